@@ -1,0 +1,90 @@
+"""Client channels between services: message limits, round-robin over replicas, retries.
+
+A target is "host:port", a comma-separated list of replicas ("127.0.0.1:1,127.0.0.1:2",
+dialled as one round-robin channel), or any gRPC URI ("dns:///embedding:50151", which
+round-robins over every address a headless Kubernetes Service resolves to).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import grpc
+
+# Methods that change state are not retried: a retry after a lost reply could apply twice.
+NON_IDEMPOTENT = (
+    "/cliplens.v1.LexiconService/ImportBank",
+    "/cliplens.v1.LexiconService/GenerateBank",
+    "/cliplens.v1.LexiconService/DeleteBank",
+)
+RETRIED_SERVICES = ("cliplens.v1.EmbeddingService", "cliplens.v1.LexiconService",
+                    "cliplens.v1.ExplanationService", "cliplens.v1.GatewayService")
+
+
+def service_config(*, max_attempts: int = 4, initial_backoff: float = 0.05,
+                   max_backoff: float = 1.0) -> str:
+    """gRPC service config: round_robin, and retries on UNAVAILABLE for idempotent methods."""
+    retry = {"maxAttempts": max_attempts, "initialBackoff": f"{initial_backoff}s",
+             "maxBackoff": f"{max_backoff}s", "backoffMultiplier": 2,
+             "retryableStatusCodes": ["UNAVAILABLE"]}
+    no_retry = [{"service": m.split("/")[1], "method": m.split("/")[2]} for m in NON_IDEMPOTENT]
+    return json.dumps({
+        "loadBalancingConfig": [{"round_robin": {}}],
+        "methodConfig": [
+            {"name": [{"service": s} for s in RETRIED_SERVICES], "retryPolicy": retry},
+            {"name": no_retry},
+        ],
+    })
+
+
+def normalize_target(target: str) -> str:
+    """'a:1,b:2' -> 'ipv4:a:1,b:2' so one channel balances over the listed replicas."""
+    if "," in target and ":///" not in target and not target.startswith(("ipv4:", "ipv6:")):
+        return "ipv4:" + target
+    return target
+
+
+def channel_options(max_message_bytes: int, *, retries: bool = True,
+                    max_attempts: int = 4) -> list[tuple[str, object]]:
+    opts: list[tuple[str, object]] = [
+        ("grpc.max_send_message_length", max_message_bytes),
+        ("grpc.max_receive_message_length", max_message_bytes),
+        ("grpc.keepalive_time_ms", 30_000),
+        ("grpc.enable_retries", 1 if retries else 0),
+        ("grpc.service_config", service_config(max_attempts=max_attempts)),
+        # Reconnect quickly after a peer restarts instead of waiting out a long backoff.
+        ("grpc.initial_reconnect_backoff_ms", 200),
+        ("grpc.max_reconnect_backoff_ms", 2000),
+    ]
+    return opts
+
+
+def channel_credentials(ca: str = "", cert: str = "", key: str = "") -> grpc.ChannelCredentials:
+    """TLS credentials (with a client certificate for mutual TLS when given)."""
+    return grpc.ssl_channel_credentials(
+        root_certificates=Path(ca).read_bytes() if ca else None,
+        private_key=Path(key).read_bytes() if key else None,
+        certificate_chain=Path(cert).read_bytes() if cert else None)
+
+
+def aio_channel(target: str, *, max_message_bytes: int = 64 << 20,
+                credentials: grpc.ChannelCredentials | None = None,
+                retries: bool = True) -> grpc.aio.Channel:
+    """An asyncio channel to a peer service."""
+    opts = channel_options(max_message_bytes, retries=retries)
+    target = normalize_target(target)
+    if credentials is not None:
+        return grpc.aio.secure_channel(target, credentials, options=opts)
+    return grpc.aio.insecure_channel(target, options=opts)
+
+
+def sync_channel(target: str, *, max_message_bytes: int = 64 << 20,
+                 credentials: grpc.ChannelCredentials | None = None,
+                 retries: bool = True) -> grpc.Channel:
+    """A blocking channel (SDK, CLI, tests)."""
+    opts = channel_options(max_message_bytes, retries=retries)
+    target = normalize_target(target)
+    if credentials is not None:
+        return grpc.secure_channel(target, credentials, options=opts)
+    return grpc.insecure_channel(target, options=opts)

@@ -1,0 +1,120 @@
+"""The server interceptor every service runs: request ids, logs, metrics and error mapping.
+
+Each `CliplensError` becomes exactly one status code with its message; any other exception is
+logged with its traceback and becomes INTERNAL with the request id (never the traceback).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+
+import grpc
+
+from cliplens.core import metrics
+from cliplens.core.errors import CliplensError
+from cliplens.core.logs import REQUEST_ID
+
+log = logging.getLogger("cliplens.rpc")
+REQUEST_ID_KEY = "x-request-id"
+
+
+def _request_id(context: grpc.aio.ServicerContext) -> str:
+    for key, value in context.invocation_metadata() or ():
+        if key == REQUEST_ID_KEY and value and len(value) <= 128:
+            return value
+    return uuid.uuid4().hex[:16]
+
+
+class _Call:
+    """Book-keeping of one RPC: metrics, the log line and the mapping of errors."""
+
+    def __init__(self, service: str, method: str, context: grpc.aio.ServicerContext):
+        self.service, self.method, self.context = service, method, context
+        self.code = grpc.StatusCode.OK
+        self.start = time.perf_counter()
+        self.rid = _request_id(context)
+        self.token = REQUEST_ID.set(self.rid)
+        metrics.REQUESTS_STARTED.labels(service, method).inc()
+        metrics.IN_FLIGHT.labels(service, method).inc()
+        context.set_trailing_metadata(((REQUEST_ID_KEY, self.rid),))
+
+    async def fail(self, exc: BaseException) -> None:
+        """Record the status `exc` stands for and abort the call with it (always raises)."""
+        if isinstance(exc, CliplensError):
+            self.code = exc.code
+            await self.context.abort(exc.code, str(exc))
+        if isinstance(exc, grpc.aio.AbortError):
+            self.code = self.context.code() or grpc.StatusCode.UNKNOWN
+            raise exc
+        if isinstance(exc, (asyncio.CancelledError, GeneratorExit)):
+            self.code = grpc.StatusCode.CANCELLED
+            raise exc
+        self.code = grpc.StatusCode.INTERNAL
+        log.error("unhandled error in %s", self.method, exc_info=exc)
+        await self.context.abort(grpc.StatusCode.INTERNAL,
+                                 f"internal error (request id {self.rid})")
+
+    def finish(self) -> None:
+        elapsed = time.perf_counter() - self.start
+        code = self.code.name
+        metrics.REQUESTS_HANDLED.labels(self.service, self.method, code).inc()
+        metrics.REQUEST_SECONDS.labels(self.service, self.method).observe(elapsed)
+        metrics.IN_FLIGHT.labels(self.service, self.method).dec()
+        level = logging.INFO if self.code == grpc.StatusCode.OK else logging.WARNING
+        if self.code == grpc.StatusCode.INTERNAL:
+            level = logging.ERROR
+        log.log(level, "%s %s %.1f ms", self.method, code, elapsed * 1000,
+                extra={"method": self.method, "code": code,
+                       "duration_ms": round(elapsed * 1000, 2)})
+        REQUEST_ID.reset(self.token)
+
+
+class StandardInterceptor(grpc.aio.ServerInterceptor):
+    """Wraps every handler of a service with `_Call` book-keeping."""
+
+    def __init__(self, service: str, *, quiet_methods: tuple[str, ...] = ()):
+        self.service = service
+        self.quiet = quiet_methods
+
+    async def intercept_service(self, continuation, handler_call_details):
+        handler = await continuation(handler_call_details)
+        if handler is None:
+            return None
+        method = handler_call_details.method
+        if method.startswith(self.quiet):
+            return handler
+        service = self.service
+
+        if handler.unary_unary:
+            inner = handler.unary_unary
+
+            async def unary_unary(request, context):
+                call = _Call(service, method, context)
+                try:
+                    return await inner(request, context)
+                except BaseException as e:  # noqa: BLE001 - re-raised by fail()
+                    await call.fail(e)
+                finally:
+                    call.finish()
+
+            return grpc.unary_unary_rpc_method_handler(
+                unary_unary, handler.request_deserializer, handler.response_serializer)
+        if handler.unary_stream:
+            inner_stream = handler.unary_stream
+
+            async def unary_stream(request, context):
+                call = _Call(service, method, context)
+                try:
+                    async for item in inner_stream(request, context):
+                        yield item
+                except BaseException as e:  # noqa: BLE001 - re-raised by fail()
+                    await call.fail(e)
+                finally:
+                    call.finish()
+
+            return grpc.unary_stream_rpc_method_handler(
+                unary_stream, handler.request_deserializer, handler.response_serializer)
+        return handler  # client-streaming methods: none in the v1 API

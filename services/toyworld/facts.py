@@ -1,0 +1,81 @@
+"""WordNet facts about the toyworld classes, frozen into `wordnet_facts.json`.
+
+The scene captions speak WordNet's language (lemmas, synonyms, hypernyms, glosses, parts), but
+training must not depend on the lexicon's set-up, so the facts are extracted once from WordNet
+3.0 and committed. `python -m cliplens.toyworld.facts` rewrites the file; a unit test checks it
+is not stale against the real WordNet.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+
+FACTS_PATH = Path(__file__).with_name("wordnet_facts.json")
+
+# Lemmas that would name another toyworld thing or a different sense in a caption.
+_EXCLUDED_LEMMAS = {"car.n.01": {"machine"}, "bicycle.n.01": {"wheel"}}
+# Hypernyms too abstract to say anything about a drawing.
+_TOO_ABSTRACT = {"entity.n.01", "physical_entity.n.01", "object.n.01", "whole.n.02"}
+
+
+def _lemmas(synset) -> list[str]:
+    return [name.replace("_", " ") for name in synset.lemma_names()
+            if name.lower() == name]
+
+
+def build_facts(wordnet) -> dict:
+    """Extract the facts of every class and part from an NLTK WordNet reader."""
+    from cliplens.toyworld.objects import CLASSES
+
+    facts: dict[str, dict] = {"classes": {}, "synsets": {}}
+
+    def describe(synset) -> None:
+        facts["synsets"].setdefault(synset.name(), {
+            "lemmas": _lemmas(synset) or [synset.lemma_names()[0].replace("_", " ")],
+            "gloss": synset.definition(),
+        })
+
+    for toy in CLASSES:
+        synset = wordnet.synset(toy.synset)
+        describe(synset)
+        lemmas = [x for x in facts["synsets"][toy.synset]["lemmas"]
+                  if x not in _EXCLUDED_LEMMAS.get(toy.synset, set())]
+        hypernyms = []
+        for path in synset.hypernym_paths():
+            for distance, hyper in enumerate(reversed(path[:-1]), start=1):
+                if hyper.name() in _TOO_ABSTRACT:
+                    continue
+                describe(hyper)
+                if hyper.name() not in [h for h, _ in hypernyms]:
+                    hypernyms.append((hyper.name(), distance))
+        for part_synset in toy.parts.values():
+            if part_synset:
+                describe(wordnet.synset(part_synset))
+        facts["classes"][toy.synset] = {
+            "lemmas": lemmas,
+            "hypernyms": [{"synset": h, "distance": d} for h, d in hypernyms],
+            "parts": toy.parts,
+            "meronyms": sorted(m.name() for m in synset.part_meronyms()),
+        }
+    return facts
+
+
+@cache
+def load_facts() -> dict:
+    """The committed facts (lemmas, glosses, hypernyms and parts of every class)."""
+    return json.loads(FACTS_PATH.read_text())
+
+
+def main() -> None:
+    """Rewrite `wordnet_facts.json` from the WordNet the lexicon service uses."""
+    from cliplens.lexicon.wordnet import open_wordnet
+
+    facts = build_facts(open_wordnet())
+    FACTS_PATH.write_text(json.dumps(facts, indent=1, sort_keys=True) + "\n")
+    print(f"wrote {FACTS_PATH}")
+
+
+if __name__ == "__main__":
+    main()
