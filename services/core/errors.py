@@ -10,9 +10,16 @@ import grpc
 
 
 class CliplensError(Exception):
-    """Base of every error cliplens raises on purpose."""
+    """Base of every error cliplens raises on purpose.
+
+    `trailers` are sent back as trailing metadata (e.g. a rate limit's retry-after-ms).
+    """
 
     code: grpc.StatusCode = grpc.StatusCode.INTERNAL
+
+    def __init__(self, message: str, *, trailers: dict[str, str] | None = None):
+        super().__init__(message)
+        self.trailers = dict(trailers or {})
 
 
 class InvalidArgument(CliplensError):
@@ -87,3 +94,20 @@ BY_CODE: dict[grpc.StatusCode, type[CliplensError]] = {
                               DeadlineExceeded, FailedPrecondition, Unauthenticated,
                               PermissionDenied, Unimplemented)
 }
+
+
+class PeerError(CliplensError):
+    """A peer service answered with an error: passed on with the peer's status code."""
+
+    def __init__(self, code: grpc.StatusCode, message: str, **kwargs):
+        super().__init__(message, **kwargs)
+        self.code = code
+
+
+def from_peer(error: grpc.RpcError, peer: str) -> PeerError:
+    """The error to raise when a call to `peer` failed (UNAVAILABLE names the peer)."""
+    code = error.code()
+    details = error.details() or ""
+    if code == grpc.StatusCode.UNAVAILABLE:
+        details = f"{peer} unavailable: {details}"
+    return PeerError(code, details)

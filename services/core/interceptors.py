@@ -45,6 +45,9 @@ class _Call:
         """Record the status `exc` stands for and abort the call with it (always raises)."""
         if isinstance(exc, CliplensError):
             self.code = exc.code
+            if exc.trailers:
+                self.context.set_trailing_metadata(
+                    ((REQUEST_ID_KEY, self.rid), *exc.trailers.items()))
             await self.context.abort(exc.code, str(exc))
         if isinstance(exc, grpc.aio.AbortError):
             self.code = self.context.code() or grpc.StatusCode.UNKNOWN

@@ -63,6 +63,8 @@ class RunningServer:
     grace: float
     warmup_task: asyncio.Task | None = None
     ready: asyncio.Event = field(default_factory=asyncio.Event)
+    # Tasks the service runs beside the server (pollers, batchers); cancelled on stop.
+    background: list[asyncio.Task] = field(default_factory=list)
 
     async def set_serving(self, serving: bool) -> None:
         status = (health_pb2.HealthCheckResponse.SERVING if serving
@@ -78,6 +80,8 @@ class RunningServer:
         if self.warmup_task and not self.warmup_task.done():
             self.warmup_task.cancel()
         await self.server.stop(self.grace if grace is None else grace)
+        for task in self.background:
+            task.cancel()
 
 
 async def start_server(
@@ -87,15 +91,24 @@ async def start_server(
     register: Callable[[grpc.aio.Server], Iterable[str]],
     warmup: Callable[[], Awaitable[None]] | None = None,
     generic_handlers: Iterable[grpc.GenericRpcHandler] = (),
+    reflection_names: Iterable[str] = (),
+    max_receive_bytes: int | None = None,
 ) -> RunningServer:
     """Start serving `name`; health turns SERVING once `warmup` has finished.
 
-    `register` adds the servicers to the server and returns their full service names.
+    `register` adds the servicers to the server and returns their full service names (their
+    health follows the warm-up). `reflection_names` are further services served through
+    `generic_handlers` (listed by reflection). `max_receive_bytes` lowers the request limit
+    below the configured message size.
     """
+    options = grpc_options(config)
+    if max_receive_bytes is not None:
+        options = [o for o in options if o[0] != "grpc.max_receive_message_length"]
+        options.append(("grpc.max_receive_message_length", max_receive_bytes))
     server = grpc.aio.server(
         interceptors=[StandardInterceptor(name, quiet_methods=(f"/{HEALTH_SERVICE}/",
                                                                "/grpc.reflection."))],
-        options=grpc_options(config),
+        options=options,
         maximum_concurrent_rpcs=config.max_concurrent_rpcs,
     )
     service_names = list(register(server))
@@ -104,7 +117,7 @@ async def start_server(
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
-        [*service_names, HEALTH_SERVICE, reflection.SERVICE_NAME], server)
+        [*service_names, *reflection_names, HEALTH_SERVICE, reflection.SERVICE_NAME], server)
     address = f"{config.host}:{config.port}"
     creds = server_credentials(config)
     port = (server.add_secure_port(address, creds) if creds
@@ -162,6 +175,27 @@ def run_service(start: Callable[[], Awaitable[RunningServer]]) -> None:
         return 1 if failed else 0
 
     raise SystemExit(asyncio.run(main()))
+
+
+def service_main(config_cls: type, name: str,
+                 start: Callable[[ServiceConfig], Awaitable[RunningServer]]) -> None:
+    """A service process's `main`: configuration, logging, serve until SIGTERM.
+
+    An invalid configuration stops the process at once with exit code 2 and one line naming
+    the key and the problem.
+    """
+    import sys
+
+    from cliplens.core.config import ConfigError, load_config
+    from cliplens.core.logs import setup_logging
+
+    try:
+        config = load_config(config_cls, name)
+    except ConfigError as e:
+        print(f"cliplens {name}: {e}", file=sys.stderr)
+        raise SystemExit(2) from None
+    setup_logging(name, level=config.log_level, fmt=config.log_format)
+    run_service(lambda: start(config))
 
 
 class ServerThread:
