@@ -47,6 +47,7 @@ def normalize_target(target: str) -> str:
 
 def channel_options(max_message_bytes: int, *, retries: bool = True,
                     max_attempts: int = 4) -> list[tuple[str, object]]:
+    """Channel options: message limits, keepalive, retry policy, fast reconnects."""
     opts: list[tuple[str, object]] = [
         ("grpc.max_send_message_length", max_message_bytes),
         ("grpc.max_receive_message_length", max_message_bytes),

@@ -192,7 +192,7 @@ def service_main(config_cls: type, name: str,
     try:
         config = load_config(config_cls, name)
     except ConfigError as e:
-        print(f"cliplens {name}: {e}", file=sys.stderr)
+        sys.stderr.write(f"cliplens {name}: {e}\n")
         raise SystemExit(2) from None
     setup_logging(name, level=config.log_level, fmt=config.log_format)
     run_service(lambda: start(config))

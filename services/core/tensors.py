@@ -54,7 +54,8 @@ def from_proto(tensor: pb.Tensor, *, name: str = "tensor",
     if ndim is not None and len(dims) != ndim:
         raise InvalidArgument(f"{name}.shape: expected {ndim} dimensions, got {dims}")
     if shape is not None:
-        ok = len(dims) == len(shape) and all(w is None or w == d for w, d in zip(shape, dims))
+        ok = len(dims) == len(shape) and all(
+            w is None or w == d for w, d in zip(shape, dims, strict=True))
         if not ok:
             want = "(" + ", ".join("*" if w is None else str(w) for w in shape) + ")"
             raise InvalidArgument(f"{name}.shape: expected {want}, got {tuple(dims)}")

@@ -38,6 +38,8 @@ SCOPES = ("read", "admin")
 
 @dataclass
 class ApiKey:
+    """A configured key: its name, digest, scopes and rate limit."""
+
     name: str
     digest: bytes  # sha256 of the key
     scopes: frozenset[str]
@@ -109,6 +111,8 @@ def parse_keys(file: str = "", inline: str = "") -> list[ApiKey]:
 
 @dataclass(frozen=True)
 class Caller:
+    """Who is calling (the key's name) and what they may do."""
+
     name: str
     scopes: frozenset[str]
 

@@ -65,6 +65,8 @@ class PeerWatch:
 
 
 class GatewayServicer(gateway_pb2_grpc.GatewayServiceServicer):
+    """The gateway's own RPCs."""
+
     def __init__(self, guard: Guard, watch: PeerWatch):
         self.guard = guard
         self.watch = watch

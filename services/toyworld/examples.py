@@ -70,5 +70,8 @@ def load_examples() -> list[Example]:
 
 
 if __name__ == "__main__":
+    import logging
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
     for path in write_examples():
-        print(path)
+        logging.getLogger(__name__).info("wrote %s", path)

@@ -9,6 +9,7 @@ is not stale against the real WordNet.
 from __future__ import annotations
 
 import json
+import logging
 from functools import cache
 from pathlib import Path
 
@@ -74,7 +75,8 @@ def main() -> None:
 
     facts = build_facts(open_wordnet())
     FACTS_PATH.write_text(json.dumps(facts, indent=1, sort_keys=True) + "\n")
-    print(f"wrote {FACTS_PATH}")
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logging.getLogger(__name__).info("wrote %s", FACTS_PATH)
 
 
 if __name__ == "__main__":

@@ -65,7 +65,8 @@ def train(*, seed: int, steps: int, batch: int, n_scenes: int, lr: float, out: P
     std = torch.tensor(toymodel.STD).view(1, 3, 1, 1)
 
     decay = [p for n, p in model.named_parameters() if p.ndim >= 2 and "embedding" not in n]
-    no_decay = [p for n, p in model.named_parameters() if not (p.ndim >= 2 and "embedding" not in n)]
+    no_decay = [p for n, p in model.named_parameters()
+                if not (p.ndim >= 2 and "embedding" not in n)]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.1},
                              {"params": no_decay, "weight_decay": 0.0}],
                             lr=lr, betas=(0.9, 0.98), eps=1e-6)
