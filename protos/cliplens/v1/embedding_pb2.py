@@ -25,45 +25,45 @@ _sym_db = _symbol_database.Default()
 from cliplens.v1 import common_pb2 as cliplens_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1b\x63liplens/v1/embedding.proto\x12\x0b\x63liplens.v1\x1a\x18\x63liplens/v1/common.proto\"\x84\x03\n\tModelInfo\x12\"\n\x03ref\x18\x01 \x01(\x0b\x32\x15.cliplens.v1.ModelRef\x12\x14\n\x0c\x61rchitecture\x18\x02 \x01(\t\x12\x11\n\tembed_dim\x18\x03 \x01(\x05\x12\x14\n\x0cimage_height\x18\x04 \x01(\x05\x12\x13\n\x0bimage_width\x18\x05 \x01(\x05\x12\x16\n\x0e\x63ontext_length\x18\x06 \x01(\x05\x12,\n\x0bvision_kind\x18\x07 \x01(\x0e\x32\x17.cliplens.v1.VisionKind\x12\x15\n\rvision_layers\x18\x08 \x01(\x05\x12\x13\n\x0bgrid_height\x18\t \x01(\x05\x12\x12\n\ngrid_width\x18\n \x01(\x05\x12\x15\n\rsurgery_depth\x18\x0b \x01(\x05\x12\"\n\x1asurgery_unsupported_reason\x18\x0c \x01(\t\x12\x14\n\x0cload_seconds\x18\r \x01(\x01\x12\x0e\n\x06source\x18\x0e \x01(\t\x12\x18\n\x10prompt_templates\x18\x0f \x03(\t\"\x13\n\x11ListModelsRequest\"S\n\x12ListModelsResponse\x12&\n\x06models\x18\x01 \x03(\x0b\x32\x16.cliplens.v1.ModelInfo\x12\x15\n\rdefault_model\x18\x02 \x01(\t\" \n\x0fGetModelRequest\x12\r\n\x05model\x18\x01 \x01(\t\"9\n\x10GetModelResponse\x12%\n\x05model\x18\x01 \x01(\x0b\x32\x16.cliplens.v1.ModelInfo\"\x80\x01\n\x13\x45ncodeImagesRequest\x12\r\n\x05model\x18\x01 \x01(\t\x12\"\n\x06images\x18\x02 \x03(\x0b\x32\x12.cliplens.v1.Image\x12#\n\x06pixels\x18\x03 \x01(\x0b\x32\x13.cliplens.v1.Tensor\x12\x11\n\tnormalize\x18\x04 \x01(\x08\"e\n\x14\x45ncodeImagesResponse\x12$\n\x05model\x18\x01 \x01(\x0b\x32\x15.cliplens.v1.ModelRef\x12\'\n\nembeddings\x18\x02 \x01(\x0b\x32\x13.cliplens.v1.Tensor\"E\n\x12\x45ncodeTextsRequest\x12\r\n\x05model\x18\x01 \x01(\t\x12\r\n\x05texts\x18\x02 \x03(\t\x12\x11\n\tnormalize\x18\x03 \x01(\x08\"\xa5\x01\n\x13\x45ncodeTextsResponse\x12$\n\x05model\x18\x01 \x01(\x0b\x32\x15.cliplens.v1.ModelRef\x12\'\n\nembeddings\x18\x02 \x01(\x0b\x32\x13.cliplens.v1.Tensor\x12\x11\n\ttruncated\x18\x03 \x03(\x08\x12\x14\n\x0ctoken_counts\x18\x04 \x03(\x05\x12\x16\n\x0e\x63ontext_length\x18\x05 \x01(\x05\"\xe6\x01\n\x12\x45ncodeDenseRequest\x12\r\n\x05model\x18\x01 \x01(\t\x12\"\n\x06images\x18\x02 \x03(\x0b\x32\x12.cliplens.v1.Image\x12#\n\x06pixels\x18\x03 \x01(\x0b\x32\x13.cliplens.v1.Tensor\x12$\n\x04mode\x18\x04 \x01(\x0e\x32\x16.cliplens.v1.DenseMode\x12\x14\n\x0cinclude_keys\x18\x05 \x01(\x08\x12\x11\n\tnormalize\x18\x06 \x01(\x08\x12\x14\n\x0cinput_height\x18\x07 \x01(\x05\x12\x13\n\x0binput_width\x18\x08 \x01(\x05\"\xe9\x01\n\x13\x45ncodeDenseResponse\x12$\n\x05model\x18\x01 \x01(\x0b\x32\x15.cliplens.v1.ModelRef\x12#\n\x06tokens\x18\x02 \x01(\x0b\x32\x13.cliplens.v1.Tensor\x12\x13\n\x0bgrid_height\x18\x03 \x01(\x05\x12\x12\n\ngrid_width\x18\x04 \x01(\x05\x12!\n\x04keys\x18\x05 \x01(\x0b\x32\x13.cliplens.v1.Tensor\x12$\n\x04mode\x18\x06 \x01(\x0e\x32\x16.cliplens.v1.DenseMode\x12\x15\n\rsurgery_depth\x18\x07 \x01(\x05\"\xcd\x01\n\x14\x45ncodeRegionsRequest\x12\r\n\x05model\x18\x01 \x01(\t\x12!\n\x05image\x18\x02 \x01(\x0b\x32\x12.cliplens.v1.Image\x12!\n\x07windows\x18\x03 \x03(\x0b\x32\x10.cliplens.v1.Box\x12%\n\x07padding\x18\x04 \x01(\x0e\x32\x14.cliplens.v1.Padding\x12\x12\n\nnoise_seed\x18\x05 \x01(\x04\x12\x11\n\tnormalize\x18\x06 \x01(\x08\x12\x12\n\nchunk_size\x18\x07 \x01(\x05\"\x85\x01\n\x15\x45ncodeRegionsResponse\x12$\n\x05model\x18\x01 \x01(\x0b\x32\x15.cliplens.v1.ModelRef\x12\x0e\n\x06offset\x18\x02 \x01(\x05\x12\'\n\nembeddings\x18\x03 \x01(\x0b\x32\x13.cliplens.v1.Tensor\x12\r\n\x05total\x18\x04 \x01(\x05*m\n\nVisionKind\x12\x1b\n\x17VISION_KIND_UNSPECIFIED\x10\x00\x12\x13\n\x0fVISION_KIND_VIT\x10\x01\x12\x16\n\x12VISION_KIND_RESNET\x10\x02\x12\x15\n\x11VISION_KIND_OTHER\x10\x03*S\n\tDenseMode\x12\x1a\n\x16\x44\x45NSE_MODE_UNSPECIFIED\x10\x00\x12\x12\n\x0e\x44\x45NSE_MODE_RAW\x10\x01\x12\x16\n\x12\x44\x45NSE_MODE_SURGERY\x10\x02*H\n\x07Padding\x12\x17\n\x13PADDING_UNSPECIFIED\x10\x00\x12\x11\n\rPADDING_NOISE\x10\x01\x12\x11\n\rPADDING_BLACK\x10\x02\x32\xfd\x03\n\x10\x45mbeddingService\x12M\n\nListModels\x12\x1e.cliplens.v1.ListModelsRequest\x1a\x1f.cliplens.v1.ListModelsResponse\x12G\n\x08GetModel\x12\x1c.cliplens.v1.GetModelRequest\x1a\x1d.cliplens.v1.GetModelResponse\x12S\n\x0c\x45ncodeImages\x12 .cliplens.v1.EncodeImagesRequest\x1a!.cliplens.v1.EncodeImagesResponse\x12P\n\x0b\x45ncodeTexts\x12\x1f.cliplens.v1.EncodeTextsRequest\x1a .cliplens.v1.EncodeTextsResponse\x12P\n\x0b\x45ncodeDense\x12\x1f.cliplens.v1.EncodeDenseRequest\x1a .cliplens.v1.EncodeDenseResponse\x12X\n\rEncodeRegions\x12!.cliplens.v1.EncodeRegionsRequest\x1a\".cliplens.v1.EncodeRegionsResponse0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1b\x63liplens/v1/embedding.proto\x12\x0b\x63liplens.v1\x1a\x18\x63liplens/v1/common.proto\"\x99\x03\n\tModelInfo\x12\"\n\x03ref\x18\x01 \x01(\x0b\x32\x15.cliplens.v1.ModelRef\x12\x14\n\x0c\x61rchitecture\x18\x02 \x01(\t\x12\x11\n\tembed_dim\x18\x03 \x01(\x05\x12\x14\n\x0cimage_height\x18\x04 \x01(\x05\x12\x13\n\x0bimage_width\x18\x05 \x01(\x05\x12\x16\n\x0e\x63ontext_length\x18\x06 \x01(\x05\x12,\n\x0bvision_kind\x18\x07 \x01(\x0e\x32\x17.cliplens.v1.VisionKind\x12\x15\n\rvision_layers\x18\x08 \x01(\x05\x12\x13\n\x0bgrid_height\x18\t \x01(\x05\x12\x12\n\ngrid_width\x18\n \x01(\x05\x12\x15\n\rsurgery_depth\x18\x0b \x01(\x05\x12\"\n\x1asurgery_unsupported_reason\x18\x0c \x01(\t\x12\x14\n\x0cload_seconds\x18\r \x01(\x01\x12\x0e\n\x06source\x18\x0e \x01(\t\x12\x18\n\x10prompt_templates\x18\x0f \x03(\t\x12\x13\n\x0blogit_scale\x18\x10 \x01(\x02\"\x13\n\x11ListModelsRequest\"S\n\x12ListModelsResponse\x12&\n\x06models\x18\x01 \x03(\x0b\x32\x16.cliplens.v1.ModelInfo\x12\x15\n\rdefault_model\x18\x02 \x01(\t\" \n\x0fGetModelRequest\x12\r\n\x05model\x18\x01 \x01(\t\"9\n\x10GetModelResponse\x12%\n\x05model\x18\x01 \x01(\x0b\x32\x16.cliplens.v1.ModelInfo\"\x80\x01\n\x13\x45ncodeImagesRequest\x12\r\n\x05model\x18\x01 \x01(\t\x12\"\n\x06images\x18\x02 \x03(\x0b\x32\x12.cliplens.v1.Image\x12#\n\x06pixels\x18\x03 \x01(\x0b\x32\x13.cliplens.v1.Tensor\x12\x11\n\tnormalize\x18\x04 \x01(\x08\"e\n\x14\x45ncodeImagesResponse\x12$\n\x05model\x18\x01 \x01(\x0b\x32\x15.cliplens.v1.ModelRef\x12\'\n\nembeddings\x18\x02 \x01(\x0b\x32\x13.cliplens.v1.Tensor\"E\n\x12\x45ncodeTextsRequest\x12\r\n\x05model\x18\x01 \x01(\t\x12\r\n\x05texts\x18\x02 \x03(\t\x12\x11\n\tnormalize\x18\x03 \x01(\x08\"\xa5\x01\n\x13\x45ncodeTextsResponse\x12$\n\x05model\x18\x01 \x01(\x0b\x32\x15.cliplens.v1.ModelRef\x12\'\n\nembeddings\x18\x02 \x01(\x0b\x32\x13.cliplens.v1.Tensor\x12\x11\n\ttruncated\x18\x03 \x03(\x08\x12\x14\n\x0ctoken_counts\x18\x04 \x03(\x05\x12\x16\n\x0e\x63ontext_length\x18\x05 \x01(\x05\"\xe6\x01\n\x12\x45ncodeDenseRequest\x12\r\n\x05model\x18\x01 \x01(\t\x12\"\n\x06images\x18\x02 \x03(\x0b\x32\x12.cliplens.v1.Image\x12#\n\x06pixels\x18\x03 \x01(\x0b\x32\x13.cliplens.v1.Tensor\x12$\n\x04mode\x18\x04 \x01(\x0e\x32\x16.cliplens.v1.DenseMode\x12\x14\n\x0cinclude_keys\x18\x05 \x01(\x08\x12\x11\n\tnormalize\x18\x06 \x01(\x08\x12\x14\n\x0cinput_height\x18\x07 \x01(\x05\x12\x13\n\x0binput_width\x18\x08 \x01(\x05\"\xe9\x01\n\x13\x45ncodeDenseResponse\x12$\n\x05model\x18\x01 \x01(\x0b\x32\x15.cliplens.v1.ModelRef\x12#\n\x06tokens\x18\x02 \x01(\x0b\x32\x13.cliplens.v1.Tensor\x12\x13\n\x0bgrid_height\x18\x03 \x01(\x05\x12\x12\n\ngrid_width\x18\x04 \x01(\x05\x12!\n\x04keys\x18\x05 \x01(\x0b\x32\x13.cliplens.v1.Tensor\x12$\n\x04mode\x18\x06 \x01(\x0e\x32\x16.cliplens.v1.DenseMode\x12\x15\n\rsurgery_depth\x18\x07 \x01(\x05\"\xcd\x01\n\x14\x45ncodeRegionsRequest\x12\r\n\x05model\x18\x01 \x01(\t\x12!\n\x05image\x18\x02 \x01(\x0b\x32\x12.cliplens.v1.Image\x12!\n\x07windows\x18\x03 \x03(\x0b\x32\x10.cliplens.v1.Box\x12%\n\x07padding\x18\x04 \x01(\x0e\x32\x14.cliplens.v1.Padding\x12\x12\n\nnoise_seed\x18\x05 \x01(\x04\x12\x11\n\tnormalize\x18\x06 \x01(\x08\x12\x12\n\nchunk_size\x18\x07 \x01(\x05\"\x85\x01\n\x15\x45ncodeRegionsResponse\x12$\n\x05model\x18\x01 \x01(\x0b\x32\x15.cliplens.v1.ModelRef\x12\x0e\n\x06offset\x18\x02 \x01(\x05\x12\'\n\nembeddings\x18\x03 \x01(\x0b\x32\x13.cliplens.v1.Tensor\x12\r\n\x05total\x18\x04 \x01(\x05*m\n\nVisionKind\x12\x1b\n\x17VISION_KIND_UNSPECIFIED\x10\x00\x12\x13\n\x0fVISION_KIND_VIT\x10\x01\x12\x16\n\x12VISION_KIND_RESNET\x10\x02\x12\x15\n\x11VISION_KIND_OTHER\x10\x03*S\n\tDenseMode\x12\x1a\n\x16\x44\x45NSE_MODE_UNSPECIFIED\x10\x00\x12\x12\n\x0e\x44\x45NSE_MODE_RAW\x10\x01\x12\x16\n\x12\x44\x45NSE_MODE_SURGERY\x10\x02*H\n\x07Padding\x12\x17\n\x13PADDING_UNSPECIFIED\x10\x00\x12\x11\n\rPADDING_NOISE\x10\x01\x12\x11\n\rPADDING_BLACK\x10\x02\x32\xfd\x03\n\x10\x45mbeddingService\x12M\n\nListModels\x12\x1e.cliplens.v1.ListModelsRequest\x1a\x1f.cliplens.v1.ListModelsResponse\x12G\n\x08GetModel\x12\x1c.cliplens.v1.GetModelRequest\x1a\x1d.cliplens.v1.GetModelResponse\x12S\n\x0c\x45ncodeImages\x12 .cliplens.v1.EncodeImagesRequest\x1a!.cliplens.v1.EncodeImagesResponse\x12P\n\x0b\x45ncodeTexts\x12\x1f.cliplens.v1.EncodeTextsRequest\x1a .cliplens.v1.EncodeTextsResponse\x12P\n\x0b\x45ncodeDense\x12\x1f.cliplens.v1.EncodeDenseRequest\x1a .cliplens.v1.EncodeDenseResponse\x12X\n\rEncodeRegions\x12!.cliplens.v1.EncodeRegionsRequest\x1a\".cliplens.v1.EncodeRegionsResponse0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'cliplens.v1.embedding_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_VISIONKIND']._serialized_start=1946
-  _globals['_VISIONKIND']._serialized_end=2055
-  _globals['_DENSEMODE']._serialized_start=2057
-  _globals['_DENSEMODE']._serialized_end=2140
-  _globals['_PADDING']._serialized_start=2142
-  _globals['_PADDING']._serialized_end=2214
+  _globals['_VISIONKIND']._serialized_start=1967
+  _globals['_VISIONKIND']._serialized_end=2076
+  _globals['_DENSEMODE']._serialized_start=2078
+  _globals['_DENSEMODE']._serialized_end=2161
+  _globals['_PADDING']._serialized_start=2163
+  _globals['_PADDING']._serialized_end=2235
   _globals['_MODELINFO']._serialized_start=71
-  _globals['_MODELINFO']._serialized_end=459
-  _globals['_LISTMODELSREQUEST']._serialized_start=461
-  _globals['_LISTMODELSREQUEST']._serialized_end=480
-  _globals['_LISTMODELSRESPONSE']._serialized_start=482
-  _globals['_LISTMODELSRESPONSE']._serialized_end=565
-  _globals['_GETMODELREQUEST']._serialized_start=567
-  _globals['_GETMODELREQUEST']._serialized_end=599
-  _globals['_GETMODELRESPONSE']._serialized_start=601
-  _globals['_GETMODELRESPONSE']._serialized_end=658
-  _globals['_ENCODEIMAGESREQUEST']._serialized_start=661
-  _globals['_ENCODEIMAGESREQUEST']._serialized_end=789
-  _globals['_ENCODEIMAGESRESPONSE']._serialized_start=791
-  _globals['_ENCODEIMAGESRESPONSE']._serialized_end=892
-  _globals['_ENCODETEXTSREQUEST']._serialized_start=894
-  _globals['_ENCODETEXTSREQUEST']._serialized_end=963
-  _globals['_ENCODETEXTSRESPONSE']._serialized_start=966
-  _globals['_ENCODETEXTSRESPONSE']._serialized_end=1131
-  _globals['_ENCODEDENSEREQUEST']._serialized_start=1134
-  _globals['_ENCODEDENSEREQUEST']._serialized_end=1364
-  _globals['_ENCODEDENSERESPONSE']._serialized_start=1367
-  _globals['_ENCODEDENSERESPONSE']._serialized_end=1600
-  _globals['_ENCODEREGIONSREQUEST']._serialized_start=1603
-  _globals['_ENCODEREGIONSREQUEST']._serialized_end=1808
-  _globals['_ENCODEREGIONSRESPONSE']._serialized_start=1811
-  _globals['_ENCODEREGIONSRESPONSE']._serialized_end=1944
-  _globals['_EMBEDDINGSERVICE']._serialized_start=2217
-  _globals['_EMBEDDINGSERVICE']._serialized_end=2726
+  _globals['_MODELINFO']._serialized_end=480
+  _globals['_LISTMODELSREQUEST']._serialized_start=482
+  _globals['_LISTMODELSREQUEST']._serialized_end=501
+  _globals['_LISTMODELSRESPONSE']._serialized_start=503
+  _globals['_LISTMODELSRESPONSE']._serialized_end=586
+  _globals['_GETMODELREQUEST']._serialized_start=588
+  _globals['_GETMODELREQUEST']._serialized_end=620
+  _globals['_GETMODELRESPONSE']._serialized_start=622
+  _globals['_GETMODELRESPONSE']._serialized_end=679
+  _globals['_ENCODEIMAGESREQUEST']._serialized_start=682
+  _globals['_ENCODEIMAGESREQUEST']._serialized_end=810
+  _globals['_ENCODEIMAGESRESPONSE']._serialized_start=812
+  _globals['_ENCODEIMAGESRESPONSE']._serialized_end=913
+  _globals['_ENCODETEXTSREQUEST']._serialized_start=915
+  _globals['_ENCODETEXTSREQUEST']._serialized_end=984
+  _globals['_ENCODETEXTSRESPONSE']._serialized_start=987
+  _globals['_ENCODETEXTSRESPONSE']._serialized_end=1152
+  _globals['_ENCODEDENSEREQUEST']._serialized_start=1155
+  _globals['_ENCODEDENSEREQUEST']._serialized_end=1385
+  _globals['_ENCODEDENSERESPONSE']._serialized_start=1388
+  _globals['_ENCODEDENSERESPONSE']._serialized_end=1621
+  _globals['_ENCODEREGIONSREQUEST']._serialized_start=1624
+  _globals['_ENCODEREGIONSREQUEST']._serialized_end=1829
+  _globals['_ENCODEREGIONSRESPONSE']._serialized_start=1832
+  _globals['_ENCODEREGIONSRESPONSE']._serialized_end=1965
+  _globals['_EMBEDDINGSERVICE']._serialized_start=2238
+  _globals['_EMBEDDINGSERVICE']._serialized_end=2747
 # @@protoc_insertion_point(module_scope)

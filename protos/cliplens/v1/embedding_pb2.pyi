@@ -38,7 +38,7 @@ PADDING_NOISE: Padding
 PADDING_BLACK: Padding
 
 class ModelInfo(_message.Message):
-    __slots__ = ("ref", "architecture", "embed_dim", "image_height", "image_width", "context_length", "vision_kind", "vision_layers", "grid_height", "grid_width", "surgery_depth", "surgery_unsupported_reason", "load_seconds", "source", "prompt_templates")
+    __slots__ = ("ref", "architecture", "embed_dim", "image_height", "image_width", "context_length", "vision_kind", "vision_layers", "grid_height", "grid_width", "surgery_depth", "surgery_unsupported_reason", "load_seconds", "source", "prompt_templates", "logit_scale")
     REF_FIELD_NUMBER: _ClassVar[int]
     ARCHITECTURE_FIELD_NUMBER: _ClassVar[int]
     EMBED_DIM_FIELD_NUMBER: _ClassVar[int]
@@ -54,6 +54,7 @@ class ModelInfo(_message.Message):
     LOAD_SECONDS_FIELD_NUMBER: _ClassVar[int]
     SOURCE_FIELD_NUMBER: _ClassVar[int]
     PROMPT_TEMPLATES_FIELD_NUMBER: _ClassVar[int]
+    LOGIT_SCALE_FIELD_NUMBER: _ClassVar[int]
     ref: _common_pb2.ModelRef
     architecture: str
     embed_dim: int
@@ -69,7 +70,8 @@ class ModelInfo(_message.Message):
     load_seconds: float
     source: str
     prompt_templates: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, ref: _Optional[_Union[_common_pb2.ModelRef, _Mapping]] = ..., architecture: _Optional[str] = ..., embed_dim: _Optional[int] = ..., image_height: _Optional[int] = ..., image_width: _Optional[int] = ..., context_length: _Optional[int] = ..., vision_kind: _Optional[_Union[VisionKind, str]] = ..., vision_layers: _Optional[int] = ..., grid_height: _Optional[int] = ..., grid_width: _Optional[int] = ..., surgery_depth: _Optional[int] = ..., surgery_unsupported_reason: _Optional[str] = ..., load_seconds: _Optional[float] = ..., source: _Optional[str] = ..., prompt_templates: _Optional[_Iterable[str]] = ...) -> None: ...
+    logit_scale: float
+    def __init__(self, ref: _Optional[_Union[_common_pb2.ModelRef, _Mapping]] = ..., architecture: _Optional[str] = ..., embed_dim: _Optional[int] = ..., image_height: _Optional[int] = ..., image_width: _Optional[int] = ..., context_length: _Optional[int] = ..., vision_kind: _Optional[_Union[VisionKind, str]] = ..., vision_layers: _Optional[int] = ..., grid_height: _Optional[int] = ..., grid_width: _Optional[int] = ..., surgery_depth: _Optional[int] = ..., surgery_unsupported_reason: _Optional[str] = ..., load_seconds: _Optional[float] = ..., source: _Optional[str] = ..., prompt_templates: _Optional[_Iterable[str]] = ..., logit_scale: _Optional[float] = ...) -> None: ...
 
 class ListModelsRequest(_message.Message):
     __slots__ = ()
