@@ -23,7 +23,10 @@ class ImageLimits:
     max_side: int = 16384
 
 
-def decode_image(data: bytes, *, limits: ImageLimits = ImageLimits(),
+DEFAULT_LIMITS = ImageLimits()
+
+
+def decode_image(data: bytes, *, limits: ImageLimits = DEFAULT_LIMITS,
                  name: str = "image") -> Image.Image:
     """Decode PNG/JPEG/WebP bytes into an RGB image, or raise InvalidArgument saying why.
 

@@ -1,0 +1,61 @@
+"""What the pipelines share: decoded inputs, model facts, input sizes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from cliplens.core.errors import InvalidArgument
+from cliplens.core.images import ImageLimits, decode_image, encode_png, to_array
+from cliplens.v1 import common_pb2, embedding_pb2
+
+
+DEFAULT_LIMITS = ImageLimits()
+
+
+@dataclass(frozen=True)
+class InputImage:
+    """An image as the caller sent it: the encoded bytes and the decoded RGB pixels."""
+
+    data: bytes
+    pixels: np.ndarray  # (H, W, 3) uint8
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.pixels.shape[0], self.pixels.shape[1]
+
+
+def decode_inputs(images: Sequence[common_pb2.Image], *, max_images: int,
+                  limits: ImageLimits = DEFAULT_LIMITS) -> list[InputImage]:
+    """Decode and validate the request's images (INVALID_ARGUMENT naming the bad one)."""
+    if not images:
+        raise InvalidArgument("images: expected at least one image, got none")
+    if len(images) > max_images:
+        raise InvalidArgument(f"images: at most {max_images} per call, got {len(images)}")
+    out = []
+    for i, img in enumerate(images):
+        pixels = to_array(decode_image(img.data, limits=limits, name=f"images[{i}]"))
+        # Re-encode losslessly: the embedding service then decodes exactly these pixels
+        # (EXIF rotation and alpha already applied).
+        out.append(InputImage(encode_png(pixels), pixels))
+    return out
+
+
+def patch_size(info: embedding_pb2.ModelInfo) -> int:
+    """The vision tower's patch (or output stride) in input pixels."""
+    return max(1, info.image_height // max(1, info.grid_height))
+
+
+def dense_input_size(info: embedding_pb2.ModelInfo, hw: tuple[int, int]) -> tuple[int, int]:
+    """Input size that keeps the image's aspect ratio: short side at the model's size, long
+    side rounded to whole patches, so a dense map covers the whole image without a crop."""
+    h, w = hw
+    base = min(info.image_height, info.image_width)
+    p = patch_size(info)
+    if h == w:
+        return info.image_height, info.image_width
+    if h < w:
+        return base, max(p, round(base * w / h / p) * p)
+    return max(p, round(base * h / w / p) * p), base

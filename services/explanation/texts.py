@@ -1,0 +1,86 @@
+"""Labels, prompt templates and class text embeddings.
+
+A label is free text ("a red car") or a WordNet synset id ("car.n.01", "n02958343"), which the
+lexicon resolves to its first lemma. A class embedding is the normalised mean of the normalised
+embeddings of the label in every prompt template (prompt ensembling).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from functools import cache
+
+import numpy as np
+
+from cliplens.core.errors import InvalidArgument
+from cliplens.explanation.cache import EmbeddingCache
+from cliplens.explanation.peers import Peers
+
+SYNSET_ID = re.compile(r"^[^\s.]+(\.[^\s.]+)*\.[nvasr]\.\d{2}$|^[nvasr]\d{8}$|^\d{8}-[nvasr]$")
+MAX_LABEL_CHARS = 1000
+
+
+@cache
+def openai_templates() -> tuple[str, ...]:
+    """The 80 prompt templates of OpenAI's ImageNet classifier, as "{}" format strings."""
+    from open_clip.zero_shot_metadata import OPENAI_IMAGENET_TEMPLATES
+
+    return tuple(t("{}") for t in OPENAI_IMAGENET_TEMPLATES)
+
+
+def is_synset_id(label: str) -> bool:
+    """True for "dog.n.01", "n02084071" and "02084071-n"."""
+    return bool(SYNSET_ID.match(label))
+
+
+def check_templates(templates: Sequence[str]) -> list[str]:
+    """Validated templates: each must contain exactly one "{}"."""
+    for i, t in enumerate(templates):
+        if t.count("{}") != 1:
+            raise InvalidArgument(f"templates[{i}]: expected exactly one '{{}}', got {t!r}")
+    return list(templates)
+
+
+async def resolve_labels(peers: Peers, labels: Sequence[str], *, max_labels: int,
+                         timeout=None) -> list[str]:
+    """The text of every label; synset ids through the lexicon (NOT_FOUND if unknown)."""
+    if not labels:
+        raise InvalidArgument("labels: expected at least one label, got none")
+    if len(labels) > max_labels:
+        raise InvalidArgument(f"labels: at most {max_labels}, got {len(labels)}")
+    texts = []
+    for i, label in enumerate(labels):
+        label = label.strip()
+        if not label:
+            raise InvalidArgument(f"labels[{i}]: empty label")
+        if len(label) > MAX_LABEL_CHARS:
+            raise InvalidArgument(f"labels[{i}]: {len(label)} characters, max {MAX_LABEL_CHARS}")
+        if is_synset_id(label):
+            synset = await peers.synset(label, timeout=timeout)
+            label = synset.lemmas[0].replace("_", " ")
+        texts.append(label)
+    return texts
+
+
+def fill(template: str, label: str) -> str:
+    """A template filled with a label ("a photo of {}." and "car" -> "a photo of car.")."""
+    return template.replace("{}", label)
+
+
+async def class_embeddings(peers: Peers, cache: EmbeddingCache, model: str, fingerprint: str,
+                           labels: Sequence[str], templates: Sequence[str],
+                           timeout=None) -> np.ndarray:
+    """(K, D) prompt-ensembled, L2-normalised class embeddings."""
+    texts = [fill(t, label) for label in labels for t in templates]
+
+    async def compute() -> np.ndarray:
+        _, emb = await peers.encode_texts(model, texts, timeout=timeout)
+        return emb
+
+    content = "\x1f".join(texts)
+    emb = await cache.get("prompts", fingerprint, content, compute)
+    emb = emb.reshape(len(labels), len(templates), -1)
+    emb = emb / np.linalg.norm(emb, axis=-1, keepdims=True).clip(1e-12)
+    mean = emb.mean(axis=1)
+    return (mean / np.linalg.norm(mean, axis=-1, keepdims=True).clip(1e-12)).astype(np.float32)
