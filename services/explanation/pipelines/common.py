@@ -11,7 +11,6 @@ from cliplens.core.errors import InvalidArgument
 from cliplens.core.images import ImageLimits, decode_image, encode_png, to_array
 from cliplens.v1 import common_pb2, embedding_pb2
 
-
 DEFAULT_LIMITS = ImageLimits()
 
 

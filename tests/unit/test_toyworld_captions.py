@@ -1,0 +1,60 @@
+import numpy as np
+
+from cliplens.toyworld.captions import article, caption, class_prompts, plural
+from cliplens.toyworld.facts import build_facts, load_facts
+from cliplens.toyworld.objects import CLASSES
+from cliplens.toyworld.scene import render_scene
+
+
+def test_facts_file_is_fresh_against_wordnet():
+    from cliplens.lexicon.wordnet import open_wordnet
+
+    assert build_facts(open_wordnet()) == load_facts(), \
+        "wordnet_facts.json is stale: run python -m cliplens.toyworld.facts"
+
+
+def test_every_class_and_part_is_a_wordnet_noun_synset():
+    facts = load_facts()
+    assert len(CLASSES) >= 16
+    for toy in CLASSES:
+        assert ".n." in toy.synset and toy.synset in facts["synsets"]
+        for part in toy.parts.values():
+            assert part is None or part in facts["synsets"]
+
+
+def test_classes_share_hypernyms():
+    facts = load_facts()
+    members = {}
+    for synset, info in facts["classes"].items():
+        for h in info["hypernyms"]:
+            members.setdefault(h["synset"], set()).add(synset)
+    assert len(members["vehicle.n.01"]) >= 4
+    assert len(members["plant.n.02"]) >= 3
+    assert len(members["structure.n.01"]) >= 2
+    assert len(members["container.n.01"]) >= 3
+
+
+def test_captions_mention_what_is_drawn():
+    rng = np.random.default_rng(0)
+    facts = load_facts()
+    for i in range(60):
+        scene = render_scene("train", i)
+        text = caption(rng, scene).lower()
+        words = set()
+        for obj in scene.objects:
+            info = facts["classes"][obj.synset]
+            words |= set(info["lemmas"]) | {obj.colour} | set(obj.parts)
+            words |= {facts["synsets"][obj.synset]["gloss"].lower()}
+            for h in info["hypernyms"]:
+                words |= set(facts["synsets"][h["synset"]]["lemmas"])
+                words.add(facts["synsets"][h["synset"]]["gloss"].lower())
+            for p in info["parts"].values():
+                if p:
+                    words.add(facts["synsets"][p]["gloss"].lower())
+        assert any(w.lower() in text for w in words), (text, [o.synset for o in scene.objects])
+
+
+def test_grammar_helpers():
+    assert plural("bus") == "buses" and plural("cherry") == "cherries" and plural("car") == "cars"
+    assert article("airplane") == "an" and article("kite") == "a"
+    assert class_prompts("airplane.n.01")[0] == "a photo of an airplane."
