@@ -9,24 +9,23 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from functools import cache
 
 import numpy as np
 
 from cliplens.core.errors import InvalidArgument
 from cliplens.explanation.cache import EmbeddingCache
 from cliplens.explanation.peers import Peers
+from cliplens.explanation.surgery import class_embeddings as ensemble
+from cliplens.explanation.surgery import format_prompts, openai_imagenet_templates
+from cliplens.v1 import embedding_pb2
 
 SYNSET_ID = re.compile(r"^[^\s.]+(\.[^\s.]+)*\.[nvasr]\.\d{2}$|^[nvasr]\d{8}$|^\d{8}-[nvasr]$")
 MAX_LABEL_CHARS = 1000
 
 
-@cache
-def openai_templates() -> tuple[str, ...]:
-    """The 80 prompt templates of OpenAI's ImageNet classifier, as "{}" format strings."""
-    from open_clip.zero_shot_metadata import OPENAI_IMAGENET_TEMPLATES
-
-    return tuple(t("{}") for t in OPENAI_IMAGENET_TEMPLATES)
+def default_templates(info: embedding_pb2.ModelInfo) -> list[str]:
+    """The model's own prompt templates, else OpenAI's 80 ImageNet templates."""
+    return list(info.prompt_templates) or list(openai_imagenet_templates())
 
 
 def is_synset_id(label: str) -> bool:
@@ -63,16 +62,11 @@ async def resolve_labels(peers: Peers, labels: Sequence[str], *, max_labels: int
     return texts
 
 
-def fill(template: str, label: str) -> str:
-    """A template filled with a label ("a photo of {}." and "car" -> "a photo of car.")."""
-    return template.replace("{}", label)
-
-
 async def class_embeddings(peers: Peers, cache: EmbeddingCache, model: str, fingerprint: str,
                            labels: Sequence[str], templates: Sequence[str],
                            timeout=None) -> np.ndarray:
     """(K, D) prompt-ensembled, L2-normalised class embeddings."""
-    texts = [fill(t, label) for label in labels for t in templates]
+    texts = [p for label in labels for p in format_prompts(label, templates)]
 
     async def compute() -> np.ndarray:
         _, emb = await peers.encode_texts(model, texts, timeout=timeout)
@@ -80,7 +74,4 @@ async def class_embeddings(peers: Peers, cache: EmbeddingCache, model: str, fing
 
     content = "\x1f".join(texts)
     emb = await cache.get("prompts", fingerprint, content, compute)
-    emb = emb.reshape(len(labels), len(templates), -1)
-    emb = emb / np.linalg.norm(emb, axis=-1, keepdims=True).clip(1e-12)
-    mean = emb.mean(axis=1)
-    return (mean / np.linalg.norm(mean, axis=-1, keepdims=True).clip(1e-12)).astype(np.float32)
+    return ensemble(emb.reshape(len(labels), len(templates), -1))

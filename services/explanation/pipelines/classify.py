@@ -14,7 +14,7 @@ from cliplens.explanation.pipelines.common import InputImage
 from cliplens.explanation.texts import (
     check_templates,
     class_embeddings,
-    openai_templates,
+    default_templates,
     resolve_labels,
 )
 from cliplens.v1 import common_pb2
@@ -48,8 +48,7 @@ async def zero_shot(peers: Peers, cache: EmbeddingCache, *, model: str,
     """Prompt-ensembled zero-shot classification of each image over the labels."""
     texts = await resolve_labels(peers, labels, max_labels=max_labels, timeout=timeout)
     info = await peers.model_info(model, timeout=timeout)
-    templates = check_templates(templates) if templates else (
-        list(info.prompt_templates) or list(openai_templates()))
+    templates = check_templates(templates) if templates else default_templates(info)
     classes = await class_embeddings(peers, cache, model, info.ref.fingerprint, texts,
                                      templates, timeout=timeout)
     ref, emb = await peers.encode_images(model, [i.data for i in images], timeout=timeout)

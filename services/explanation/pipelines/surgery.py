@@ -16,7 +16,7 @@ from cliplens.explanation.pipelines.common import InputImage, dense_input_size
 from cliplens.explanation.texts import (
     check_templates,
     class_embeddings,
-    openai_templates,
+    default_templates,
     resolve_labels,
 )
 from cliplens.v1 import common_pb2
@@ -55,8 +55,7 @@ async def surgery_maps(peers: Peers, cache: EmbeddingCache, *, model: str,
             f"labels: label-set mode needs at least 2 labels, got {len(texts)} "
             "(use single-text mode for one)")
     info = await peers.model_info(model, timeout=timeout)
-    templates = check_templates(templates) if templates else (
-        list(info.prompt_templates) or list(openai_templates()))
+    templates = check_templates(templates) if templates else default_templates(info)
     fingerprint = info.ref.fingerprint
     text = await class_embeddings(peers, cache, model, fingerprint, texts, templates,
                                   timeout=timeout)
@@ -85,25 +84,26 @@ async def surgery_maps(peers: Peers, cache: EmbeddingCache, *, model: str,
         else:
             similarity = math.raw_similarity(tokens, text)
         for j, i in enumerate(indices):
-            grid, full = math.similarity_maps(similarity[j:j + 1], dense.grid, images[i].size)
-            result.grids[i], result.fulls[i] = grid[0], full[0]
+            maps = math.similarity_maps(similarity[j:j + 1], dense.grid, images[i].size)
+            result.grids[i], result.fulls[i] = maps.grid[0], maps.full[0]
             if want_points:
-                result.points[i] = _points(full[0], texts, point_queries, point_threshold)
+                result.points[i] = _points(maps.full[0], images[i].size, texts, point_queries,
+                                           point_threshold)
     result.parameters = {"mode": MODES[mode], "templates": str(len(templates)),
                          "grid": f"{dense.grid[0]}x{dense.grid[1]}"}
     return result
 
 
-def _points(fulls: np.ndarray, texts: list[str], queries: Sequence[str],
-            threshold: float) -> list[tuple[str, np.ndarray, np.ndarray]]:
+def _points(fulls: np.ndarray, image_hw: tuple[int, int], texts: list[str],
+            queries: Sequence[str], threshold: float) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """Point prompts per label, or per combined query ("a+b")."""
     threshold = threshold or 0.8
     out = []
     for query in queries or texts:
-        parts = [p.strip() for p in query.split("+")]
-        missing = [p for p in parts if p not in texts]
-        if missing:
-            raise InvalidArgument(f"point_queries: {query!r} names unknown labels {missing}")
-        maps = [fulls[texts.index(p)] for p in parts]
-        pos, neg = math.point_prompts(maps, threshold=threshold)
-        out.append((query, pos, neg))
+        indices = math.parse_point_query(query, texts)
+        if len(indices) == 1:
+            points = math.point_prompts(fulls[indices[0]], image_hw, threshold)
+        else:
+            points = math.combined_point_prompts(fulls[indices], image_hw, threshold)
+        out.append((query, points.positive, points.negative))
     return out
