@@ -1,0 +1,78 @@
+"""Prompt ensembling: class embeddings as the mean over templates, and the template lists.
+
+open_clip ships the 80 OpenAI ImageNet templates as lambdas; the lists here are plain "{}"
+format strings derived from them. `open_clip/zero_shot_metadata.py` is read on its own (it
+imports nothing), so the explanation service gets the templates without importing torch.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+
+from cliplens.core.errors import InvalidArgument
+from cliplens.explanation.surgery.array_checks import as_float32
+
+
+def class_embeddings(per_template) -> np.ndarray:
+    """The normalised mean of the normalised per-template embeddings.
+
+    Args:
+        per_template: (K, T, C) text embeddings of K classes under T templates (normalised or
+            not; each is normalised first).
+
+    Returns:
+        float32 (K, C), each row of unit norm.
+    """
+    embeddings = as_float32("per_template", per_template, ndim=3).astype(np.float64)
+    norms = np.linalg.norm(embeddings, axis=-1, keepdims=True)
+    if np.any(norms == 0):
+        raise InvalidArgument("per_template: expected non-zero embeddings, got a zero vector")
+    mean = (embeddings / norms).mean(axis=1)
+    mean_norms = np.linalg.norm(mean, axis=-1, keepdims=True)
+    if np.any(mean_norms == 0):
+        raise InvalidArgument("per_template: the templates of a class cancel out (zero mean)")
+    return (mean / mean_norms).astype(np.float32)
+
+
+@cache
+def _zero_shot_metadata():
+    spec = importlib.util.find_spec("open_clip")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError("open_clip is not installed")
+    path = Path(next(iter(spec.submodule_search_locations))) / "zero_shot_metadata.py"
+    module_spec = importlib.util.spec_from_file_location("_cliplens_zero_shot_metadata", path)
+    module = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(module)
+    return module
+
+
+def _as_format_strings(templates) -> tuple[str, ...]:
+    strings = []
+    for template in templates:
+        text = template("{}")
+        # A template that does more than substitute (e.g. pluralise) cannot become a string.
+        if text.count("{}") != 1 or text.format("zebra") != template("zebra"):
+            raise ValueError(f"template {text!r} is not a plain substitution")
+        strings.append(text)
+    return tuple(strings)
+
+
+@cache
+def openai_imagenet_templates() -> tuple[str, ...]:
+    """The 80 OpenAI ImageNet templates, each a str with one "{}" (as open_clip orders them)."""
+    return _as_format_strings(_zero_shot_metadata().OPENAI_IMAGENET_TEMPLATES)
+
+
+@cache
+def simple_imagenet_templates() -> tuple[str, ...]:
+    """The short ensemble: open_clip's 7 "simple" ImageNet templates, each with one "{}"."""
+    return _as_format_strings(_zero_shot_metadata().SIMPLE_IMAGENET_TEMPLATES)
+
+
+def format_prompts(label: str, templates) -> list[str]:
+    """Every template filled with `label` (templates are "{}" format strings)."""
+    return [template.replace("{}", label) for template in templates]

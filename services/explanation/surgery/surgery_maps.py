@@ -1,0 +1,101 @@
+"""From token similarities to maps: min-max scaling and bilinear resampling.
+
+`minmax` and `resize_bilinear` are the map helpers every explanation method shares (ConVis and
+the mutual-knowledge masks use them too). `resize_bilinear` matches
+`torch.nn.functional.interpolate(mode="bilinear", align_corners=False)` without antialiasing,
+as a pair of small interpolation matrices, so it costs two matrix products.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from cliplens.core.errors import InvalidArgument
+from cliplens.explanation.surgery.array_checks import as_float32, as_hw
+
+
+def minmax(values, axis=None) -> np.ndarray:
+    """Scale to [0, 1] over `axis` (all axes when None); float32.
+
+    A constant slice carries no location and becomes all zeros rather than dividing by zero.
+    """
+    array = np.asarray(values, dtype=np.float64)
+    low = array.min(axis=axis, keepdims=True)
+    span = array.max(axis=axis, keepdims=True) - low
+    safe = np.where(span > 0, span, 1.0)
+    return np.where(span > 0, (array - low) / safe, 0.0).astype(np.float32)
+
+
+@lru_cache(maxsize=256)
+def _interpolation_matrix(n_in: int, n_out: int) -> np.ndarray:
+    """(n_out, n_in) weights of 1-D linear interpolation with half-pixel centres."""
+    scale = n_in / n_out
+    source = (np.arange(n_out, dtype=np.float64) + 0.5) * scale - 0.5
+    source = np.maximum(source, 0.0)  # as torch: clamp before flooring
+    left = np.minimum(np.floor(source).astype(np.int64), n_in - 1)
+    right = np.minimum(left + 1, n_in - 1)
+    frac = source - left
+    matrix = np.zeros((n_out, n_in), dtype=np.float64)
+    rows = np.arange(n_out)
+    np.add.at(matrix, (rows, left), 1.0 - frac)
+    np.add.at(matrix, (rows, right), frac)
+    matrix.setflags(write=False)
+    return matrix
+
+
+def resize_bilinear(maps, out_hw) -> np.ndarray:
+    """Bilinear resampling of the last two axes (align_corners=False, no antialiasing).
+
+    Args:
+        maps: (..., h, w) array.
+        out_hw: (H, W) output size (larger or smaller).
+
+    Returns:
+        float32 (..., H, W). Values stay within the input's range (convex combinations).
+    """
+    array = as_float32("maps", maps)
+    if array.ndim < 2:
+        raise InvalidArgument(f"maps: expected at least 2 dimensions, got shape {array.shape}")
+    height, width = as_hw("out_hw", out_hw)
+    rows = _interpolation_matrix(array.shape[-2], height)
+    cols = _interpolation_matrix(array.shape[-1], width)
+    return (rows @ array.astype(np.float64) @ cols.T).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class SimilarityMaps:
+    """Per-(image, class) maps in [0, 1].
+
+    grid: float32 (B, K, h, w) at the patch grid. full: float32 (B, K, H, W) at the image size.
+    """
+
+    grid: np.ndarray
+    full: np.ndarray
+
+
+def similarity_maps(similarity, grid_hw, out_hw) -> SimilarityMaps:
+    """Turn token similarities into maps (specs/surgery.md section 3, "Map").
+
+    Drops the class-token row, min-max scales each (image, class) over its tokens (a constant
+    map becomes zeros), reshapes to the patch grid in row-major order and upsamples bilinearly
+    to the image size.
+
+    Args:
+        similarity: (B, N+1, K) from `feature_surgery`, `single_text_similarity` or
+            `raw_similarity`, class token first.
+        grid_hw: (h, w) patch grid with h * w == N.
+        out_hw: (H, W) image size.
+    """
+    values = as_float32("similarity", similarity, ndim=3)
+    height, width = as_hw("grid_hw", grid_hw)
+    batch, tokens, classes = values.shape
+    if tokens - 1 != height * width:
+        raise InvalidArgument(
+            f"similarity: expected 1 + {height}*{width} = {1 + height * width} tokens for grid "
+            f"{(height, width)}, got {tokens}")
+    patches = np.moveaxis(values[:, 1:, :], 2, 1)  # (B, K, N)
+    grid = minmax(patches, axis=-1).reshape(batch, classes, height, width)
+    return SimilarityMaps(grid=grid, full=resize_bilinear(grid, out_hw))
