@@ -57,6 +57,8 @@ def test_pooled_batch_keeps_per_image_regions():
     feats = (feats + 0.05 * rng.normal(size=feats.shape)).astype(np.float32)
     fg = gdc_foreground(feats, (5, 5), positive="minority")
     np.testing.assert_array_equal(fg, np.stack([a, b]))
+    flat = gdc_foreground(feats.reshape(50, 8), (5, 5), positive="minority")
+    np.testing.assert_array_equal(flat, fg)
     with pytest.raises(InvalidArgument, match="drop the class token"):
         gdc_foreground(feats[:, :24], (5, 5))
 
@@ -71,3 +73,15 @@ def test_largest_region_and_a_second_of_at_least_five():
     mask[4, :3] = False  # the second region drops to 3 patches
     assert keep_main_regions(mask).sum() == 7
     assert not keep_main_regions(np.zeros((3, 3), dtype=bool)).any()
+
+
+@pytest.mark.parametrize("shape", [(30, 8), (6, 20)])
+def test_fiedler_component_is_the_second_left_singular_vector(shape):
+    from cliplens.explanation.mutual import fiedler_component
+
+    rng = np.random.default_rng(2)
+    feats = rng.normal(size=shape).astype(np.float32) + 1.0
+    rows = feats / np.linalg.norm(feats, axis=1, keepdims=True)
+    expected = np.linalg.svd(rows.astype(np.float64), full_matrices=False)[0][:, 1]
+    got = fiedler_component(feats)
+    np.testing.assert_allclose(got * np.sign(got @ expected), expected, atol=1e-6)

@@ -99,3 +99,12 @@ def test_inputs_are_left_unchanged():
     raw_similarity(tokens, text)
     for before, after in zip(copies, (tokens, text, empty), strict=True):
         np.testing.assert_array_equal(before, after)
+
+
+def test_torch_tensors_are_accepted():
+    import torch
+
+    rng = np.random.default_rng(7)
+    tokens, text = unit(rng, 2, 5, 8), unit(rng, 3, 8)
+    np.testing.assert_allclose(feature_surgery(torch.from_numpy(tokens), torch.from_numpy(text)),
+                               feature_surgery(tokens, text))

@@ -30,9 +30,10 @@ SECOND_COMPONENT_MIN_PATCHES = 5
 def as_patch_batch(features, grid_hw) -> tuple[np.ndarray, tuple[int, int]]:
     """Features as float32 (B, N, C) checked against the (h, w) grid, and the grid."""
     values = as_float32("features", features, ndim=(2, 3))
-    if values.ndim == 2:
-        values = values[None]
     height, width = as_hw("grid_hw", grid_hw)
+    if values.ndim == 2:  # (N, C) for one image, or (B*N, C) for B images pooled
+        images = max(1, values.shape[0] // (height * width))
+        values = values.reshape(images, -1, values.shape[-1])
     if values.shape[1] != height * width:
         raise InvalidArgument(
             f"features: expected {height}*{width} = {height * width} patches per image for grid "
@@ -49,8 +50,15 @@ def fiedler_component(features) -> np.ndarray:
     if min(rows.shape) < 2:
         raise InvalidArgument(f"features: expected at least 2 patches and 2 channels, got "
                               f"{rows.shape}")
-    left, _, _ = np.linalg.svd(rows, full_matrices=False)
-    return left[:, 1]
+    # The eigenvectors of the smaller Gram matrix give the same singular vectors as a full SVD
+    # of (M, C) at a fraction of the cost (M = 50 images x 196 patches in a class analysis).
+    if rows.shape[0] <= rows.shape[1]:
+        _, vectors = np.linalg.eigh(rows @ rows.T)
+        return vectors[:, -2]
+    values, vectors = np.linalg.eigh(rows.T @ rows)
+    if values[-2] <= 0:
+        return np.zeros(rows.shape[0])
+    return rows @ vectors[:, -2] / np.sqrt(values[-2])
 
 
 def fix_sign(component: np.ndarray, positive: PositiveSide = DEFAULT_POSITIVE) -> np.ndarray:
@@ -84,8 +92,9 @@ def gdc_foreground(features, grid_hw, *, positive: PositiveSide = DEFAULT_POSITI
     """Foreground patches of B images analysed together (a class analysis pools them).
 
     Args:
-        features: (B, N, C) or (N, C) patch features (last-layer tokens or last-layer keys),
-            class token removed, patches in row-major grid order; N = h * w.
+        features: (B, N, C), or (B*N, C) with the images one after another, patch features
+            (last-layer tokens or last-layer keys), class token removed, patches in row-major
+            grid order; N = h * w.
         grid_hw: (h, w).
         positive: which side of the second component is foreground (see the module docstring).
 
