@@ -99,3 +99,22 @@ def test_one_window_multiplies_exactly_the_pixels_it_covers():
     expected[max(y0, 0):y1, max(x0, 0):x1] = 1.0
     np.testing.assert_array_equal(sampler.maps()[0], expected)
     assert sampler.propose() is None
+
+
+def test_rank_scale_replaces_the_subtree_size():
+    dictionary_embeddings = dictionary()
+    ranker = ConceptRanker(dictionary_embeddings, [[2]])  # a distractor: ranks well above 1
+    window = dictionary_embeddings[3:4]  # another synset: the distractor ranks >= 1
+    rank = int(ranker(window)[0, 0])
+    assert rank >= 1  # so with |S| = 1 the score is -1
+    wide = 10 * (rank + 1)
+    for scale, expected in ((None, -1.0), (wide, rank_score([rank], wide)[0])):
+        sampler = StochasticSampler(224, ranker, iterations=1, restart_every=1, seed=0,
+                                    rank_scale=scale)
+        boxes = sampler.propose()
+        sampler.feed(window)
+        x0, y0 = max(int(boxes[0, 0]), 0), max(int(boxes[0, 1]), 0)
+        inside = sampler._total[0, y0 + sampler._pad, x0 + sampler._pad]
+        assert inside == pytest.approx(1.0 + 0.002 * expected)
+    with pytest.raises(InvalidArgument, match="rank_scale"):
+        StochasticSampler(224, ranker, rank_scale=0)

@@ -45,7 +45,7 @@ GAMMA = 5.0
 WINDOWS_PER_STEP = 10
 
 
-def rank_score(ranks, subtree_size: int, gamma: float = GAMMA) -> np.ndarray:
+def rank_score(ranks, subtree_size: float, gamma: float = GAMMA) -> np.ndarray:
     """score = 2 (exp(-gamma rank / |S|) [rank < |S|] - 0.5): 1 at rank 0, -1 from rank |S|."""
     values = np.asarray(ranks, dtype=np.float64)
     inside = values < subtree_size
@@ -64,11 +64,16 @@ class StochasticSampler:
         iterations, restart_every, eps, gamma: the paper's 600, 100, 0.002, 5.
         windows_per_step: k windows per concept per step (see the module docstring).
         seed: seeds the window positions (the same seed gives the same windows and map).
+        rank_scale: the |S| of the score formula; None (the spec) uses each concept's subtree
+            size. With a one-synset subtree almost every window scores -1 and the map carries
+            little; the authors' code hard-codes 91 (the size of bird.n.01's subtree) for every
+            concept, which a fixed value here reproduces.
     """
 
     def __init__(self, size: int, ranker: ConceptRanker, *, iterations: int = ITERATIONS,
                  restart_every: int = RESTART_EVERY, eps: float = EPSILON, gamma: float = GAMMA,
-                 windows_per_step: int = WINDOWS_PER_STEP, seed: int = 0):
+                 windows_per_step: int = WINDOWS_PER_STEP, seed: int = 0,
+                 rank_scale: float | None = None):
         for name, value in (("iterations", iterations), ("restart_every", restart_every),
                             ("windows_per_step", windows_per_step)):
             if int(value) != value or value < 1:
@@ -85,7 +90,10 @@ class StochasticSampler:
         self._pad = math.ceil(self.geometry.padding - 1e-6)
         side = self.geometry.size + 2 * self._pad
         concepts = len(ranker.subtrees)
-        self._sizes = ranker.subtree_sizes
+        if rank_scale is not None and rank_scale <= 0:
+            raise InvalidArgument(f"rank_scale: expected a positive value, got {rank_scale}")
+        self._sizes = (ranker.subtree_sizes.astype(np.float64) if rank_scale is None
+                       else np.full(concepts, float(rank_scale)))
         self._current = np.ones((concepts, side, side), dtype=np.float64)
         self._total = np.zeros_like(self._current)
         self._done = 0
@@ -157,7 +165,7 @@ class StochasticSampler:
                 f"got {values.shape[0]}")
         ranks = self.ranker(values).reshape(concepts, count, concepts)
         for concept in range(concepts):
-            scores = rank_score(ranks[concept, :, concept], int(self._sizes[concept]),
+            scores = rank_score(ranks[concept, :, concept], self._sizes[concept],
                                 self.gamma)
             for box, score in zip(boxes[concept], scores, strict=True):
                 self._multiply(self._current[concept], box, 1.0 + self.eps * score)
@@ -189,7 +197,7 @@ def stochastic_maps(size: int, encode: Callable[[np.ndarray], np.ndarray],
                     dictionary_embeddings, subtrees: Sequence, *, iterations: int = ITERATIONS,
                     restart_every: int = RESTART_EVERY, eps: float = EPSILON,
                     gamma: float = GAMMA, windows_per_step: int = WINDOWS_PER_STEP,
-                    seed: int = 0) -> ConvisMaps:
+                    seed: int = 0, rank_scale: float | None = None) -> ConvisMaps:
     """The stochastic ConVis map end to end with a synchronous `encode`.
 
     Args:
@@ -198,7 +206,8 @@ def stochastic_maps(size: int, encode: Callable[[np.ndarray], np.ndarray],
             step with every concept's windows.
         dictionary_embeddings: (T, D) L2-normalised.
         subtrees: one index array per concept.
-        iterations, restart_every, eps, gamma, windows_per_step, seed: see `StochasticSampler`.
+        iterations, restart_every, eps, gamma, windows_per_step, seed, rank_scale: see
+            `StochasticSampler`.
 
     Returns:
         ConvisMaps with maps (n_concepts, R, R) and the number of windows encoded
@@ -207,7 +216,8 @@ def stochastic_maps(size: int, encode: Callable[[np.ndarray], np.ndarray],
     ranker = ConceptRanker(dictionary_embeddings, subtrees)
     sampler = StochasticSampler(size, ranker, iterations=iterations,
                                 restart_every=restart_every, eps=eps, gamma=gamma,
-                                windows_per_step=windows_per_step, seed=seed)
+                                windows_per_step=windows_per_step, seed=seed,
+                                rank_scale=rank_scale)
     encoded = 0
     while (boxes := sampler.propose()) is not None:
         sampler.feed(encode(boxes))
