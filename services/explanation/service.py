@@ -8,13 +8,15 @@ import grpc
 import numpy as np
 
 from cliplens.core.server import RunningServer, start_server
-from cliplens.core.tensors import to_proto
+from cliplens.core.tensors import from_proto, to_proto
 from cliplens.explanation import metrics
 from cliplens.explanation.cache import EmbeddingCache
 from cliplens.explanation.config import ExplanationConfig
 from cliplens.explanation.peers import Peers
 from cliplens.explanation.pipelines.classify import rank, zero_shot
 from cliplens.explanation.pipelines.common import decode_inputs
+from cliplens.explanation.pipelines.convis import Progress, convis_maps, ood
+from cliplens.explanation.pipelines.localization import Sample, evaluate_localization
 from cliplens.explanation.pipelines.surgery import surgery_maps
 from cliplens.explanation.render import overlay_png
 from cliplens.v1 import common_pb2, explanation_pb2_grpc
@@ -84,6 +86,78 @@ class ExplanationServicer(explanation_pb2_grpc.ExplanationServiceServicer):
             results.append(pb.SurgeryImageResult(maps=maps, points=points))
         return pb.SurgeryResponse(model=out.model, labels=out.labels, results=results,
                                   mode=out.mode, parameters=out.parameters)
+
+
+    def _convis_options(self) -> dict:
+        return {"toyworld_dictionary": self.config.toyworld_dictionary,
+                "default_dict": self.config.default_dictionary,
+                "region_chunk": self.config.region_chunk,
+                "max_concepts": self.config.max_concepts}
+
+    async def Convis(self, request, context):
+        (image,) = self._images([request.image])
+        events = convis_maps(self.peers, self.cache, model=request.model, image=image,
+                             concepts=request.concepts, dictionary=request.dictionary,
+                             mode=request.mode, seed=request.seed, iterations=request.iterations,
+                             text_mode=request.concept_text, padding=request.padding,
+                             timeout=context.time_remaining(), **self._convis_options())
+        async for event in events:
+            if isinstance(event, Progress):
+                yield pb.ConvisResponse(progress=progress_proto(event))
+                continue
+            metrics.METHOD_SECONDS.labels(f"convis_{event.parameters['mode']}").observe(
+                event.seconds)
+            maps = [pb.ConceptMap(concept=c, map=map_proto(c, g, f, image.pixels,
+                                                           request.overlay),
+                                  subtree_size=len(tree), subtree=tree[:100])
+                    for c, g, f, tree in zip(event.concepts, event.grid, event.full,
+                                             event.subtrees, strict=True)]
+            yield pb.ConvisResponse(result=pb.ConvisResult(
+                model=event.model, maps=maps, dictionary_id=event.dictionary.id,
+                dictionary_content_hash=event.dictionary.content_hash,
+                dictionary_size=len(event.dictionary.synsets), windows=event.windows,
+                parameters=event.parameters, seconds=event.seconds))
+
+    async def ScoreOod(self, request, context):
+        images = self._images(request.images)
+        ref, scores, size = await ood(
+            self.peers, self.cache, model=request.model, images=images, concept=request.concept,
+            dictionary=request.dictionary, method=request.method,
+            text_mode=request.concept_text, toyworld_dictionary=self.config.toyworld_dictionary,
+            default_dict=self.config.default_dictionary, timeout=context.time_remaining())
+        return pb.ScoreOodResponse(model=ref, scores=scores.tolist(), subtree_size=size,
+                                   method=request.method or pb.OOD_METHOD_HIERARCHY)
+
+    async def EvaluateLocalization(self, request, context):
+        images = self._images([s.image for s in request.samples])
+        samples = [Sample(image, s.concept,
+                          from_proto(s.mask, name=f"samples[{i}].mask", ndim=2).astype(bool)
+                          if s.mask.shape else None,
+                          np.array([[b.x0, b.y0, b.x1, b.y1] for b in s.boxes],
+                                   np.float32).reshape(-1, 4))
+                   for i, (image, s) in enumerate(zip(images, request.samples, strict=True))]
+        events = evaluate_localization(
+            self.peers, self.cache, model=request.model, samples=samples,
+            methods=list(request.methods), labels=list(request.labels),
+            surgery_mode=request.surgery_mode or pb.SURGERY_MODE_LABEL_SET,
+            dictionary=request.dictionary, seed=request.seed,
+            convis_options=self._convis_options(), timeout=context.time_remaining())
+        async for event in events:
+            if isinstance(event, Progress):
+                yield pb.EvaluateLocalizationResponse(progress=progress_proto(event))
+                continue
+            yield pb.EvaluateLocalizationResponse(report=pb.LocalizationReport(
+                model=event.model, parameters=event.parameters,
+                scores=[pb.MethodScores(method=r.method, pointing=r.pointing,
+                                        maxboxacc=r.maxboxacc, samples=len(samples),
+                                        seconds=r.seconds, hits=r.hits)
+                        for r in event.results]))
+
+
+def progress_proto(event: Progress) -> common_pb2.Progress:
+    """A Progress message."""
+    return common_pb2.Progress(stage=event.stage, done=event.done, total=event.total,
+                               elapsed_seconds=event.elapsed)
 
 
 async def start(config: ExplanationConfig) -> RunningServer:
