@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 
 import grpc
 import numpy as np
 
+from cliplens.core.errors import InvalidArgument
 from cliplens.core.server import RunningServer, start_server
 from cliplens.core.tensors import from_proto, to_proto
 from cliplens.explanation import metrics
 from cliplens.explanation.cache import EmbeddingCache
 from cliplens.explanation.config import ExplanationConfig
+from cliplens.explanation.metrics import curve_auc
 from cliplens.explanation.peers import Peers
 from cliplens.explanation.pipelines.classify import rank, zero_shot
 from cliplens.explanation.pipelines.common import decode_inputs
 from cliplens.explanation.pipelines.convis import Progress, convis_maps, ood
 from cliplens.explanation.pipelines.localization import Sample, evaluate_localization
+from cliplens.explanation.pipelines.mutual import Analysis, Options, analyse, summarise
 from cliplens.explanation.pipelines.surgery import surgery_maps
 from cliplens.explanation.render import overlay_png
+from cliplens.explanation.texts import resolve_labels
 from cliplens.v1 import common_pb2, explanation_pb2_grpc
 from cliplens.v1 import explanation_pb2 as pb
 
@@ -152,6 +157,94 @@ class ExplanationServicer(explanation_pb2_grpc.ExplanationServiceServicer):
                                         maxboxacc=r.maxboxacc, samples=len(samples),
                                         seconds=r.seconds, hits=r.hits)
                         for r in event.results]))
+
+
+    async def MutualKnowledge(self, request, context):
+        (image,) = self._images([request.image])
+        options = Options.from_proto(request.options)
+        events = analyse(self.peers, self.cache, model=request.model, image=image,
+                         labels=request.labels, bank=request.bank, options=options,
+                         timeout=context.time_remaining())
+        async for event in events:
+            if isinstance(event, Progress):
+                yield pb.MutualKnowledgeResponse(progress=progress_proto(event))
+            else:
+                yield pb.MutualKnowledgeResponse(
+                    result=analysis_proto(event, image, request.options.overlay))
+
+    async def MutualKnowledgeDataset(self, request, context):
+        images = self._images(request.images)
+        options = Options.from_proto(request.options)
+        if request.true_labels and len(request.true_labels) != len(images):
+            raise InvalidArgument(f"true_labels: expected one per image ({len(images)}), got "
+                                  f"{len(request.true_labels)}")
+        timeout = context.time_remaining()
+        truths = (await resolve_labels(self.peers, request.true_labels,
+                                       max_labels=len(images), timeout=timeout)
+                  if request.true_labels else [])
+        zs = await zero_shot(self.peers, self.cache, model=request.model, images=images,
+                             labels=request.labels, templates=options.templates,
+                             max_labels=self.config.max_labels, timeout=timeout)
+        analyses = []
+        for i, image in enumerate(images):
+            yield pb.MutualKnowledgeDatasetResponse(progress=common_pb2.Progress(
+                stage="images", done=i, total=len(images)))
+            one = dataclasses.replace(zs, probabilities=zs.probabilities[i:i + 1],
+                                      image_embeddings=zs.image_embeddings[i:i + 1])
+            async for event in analyse(self.peers, self.cache, model=request.model,
+                                       image=image, labels=request.labels, bank=request.bank,
+                                       options=options, zs=one,
+                                       true_label=truths[i] if truths else None,
+                                       timeout=context.time_remaining()):
+                if not isinstance(event, Progress):
+                    analyses.append(event)
+        s = summarise(analyses, truths)
+        yield pb.MutualKnowledgeDatasetResponse(analysis=pb.DatasetAnalysis(
+            model=s.model, images=len(analyses), mean_mutual_information=s.mean_mi,
+            mean_mi_curve=s.mean_curve.tolist(), auc=s.auc, accuracy=s.accuracy,
+            deletion=s.deletion, insertion=s.insertion, acc_drop=s.acc_drop, acc_inc=s.acc_inc,
+            parameters=options.parameters(),
+            per_image=[pb.ImageSummary(
+                index=i, prediction=pb.Prediction(label=a.label, index=a.label_index,
+                                                  probability=a.probability),
+                mutual_information=a.mi, auc=a.auc, mi_curve=a.curve.tolist(),
+                visual_descriptors=len(a.dv)) for i, a in enumerate(analyses)]))
+
+
+def analysis_proto(a: Analysis, image, overlay: bool) -> pb.MutualKnowledgeResult:
+    """A MutualKnowledgeResult message from an Analysis."""
+    h, w = a.grid_labels.shape
+    concepts = []
+    for i, mask in enumerate(a.masks):
+        grid = np.zeros((h, w), np.float32)
+        cells = sorted({int(v) for v in np.unique(a.grid_labels) if v >= 0})
+        grid[a.grid_labels == cells[i]] = 1.0
+        concepts.append(pb.VisualConcept(
+            index=i, importance=float(a.importance[i]),
+            mask=map_proto(f"concept {i}", grid, mask.astype(np.float32), image.pixels, overlay),
+            descriptors=[pb.ScoredText(text=t, score=s) for t, s in a.concept_descriptors[i]]))
+    fg_full = np.asarray(a.masks.any(axis=0), np.float32)
+    evaluation = None
+    if a.walks is not None:
+        w_ = a.walks
+        evaluation = pb.QualityCurves(
+            deletion=w_.deletion.tolist(), insertion=w_.insertion.tolist(),
+            deletion_auc=curve_auc(w_.deletion), insertion_auc=curve_auc(w_.insertion),
+            deletion_random=w_.deletion_random.tolist(),
+            insertion_random=w_.insertion_random.tolist(),
+            deletion_random_auc=curve_auc(w_.deletion_random),
+            insertion_random_auc=curve_auc(w_.insertion_random))
+    return pb.MutualKnowledgeResult(
+        model=a.model, prediction=pb.Prediction(label=a.label, index=a.label_index,
+                                                probability=a.probability),
+        concepts=concepts,
+        visual_descriptors=[pb.ScoredText(text=t, score=s) for t, s in a.dv],
+        textual_descriptors=[pb.ScoredText(text=t, score=s) for t, s in a.dy],
+        mutual_information=a.mi, mi_curve=a.curve.tolist(), auc=a.auc,
+        foreground=map_proto("foreground", a.foreground.astype(np.float32), fg_full,
+                             image.pixels, overlay),
+        evaluation=evaluation, bank_id=a.bank.id, bank_content_hash=a.bank.content_hash,
+        parameters=a.parameters)
 
 
 def progress_proto(event: Progress) -> common_pb2.Progress:

@@ -1,0 +1,278 @@
+"""The mutual-knowledge analysis of a zero-shot prediction (specs/mutual_knowledge.md).
+
+Per image: predict; find visual concepts in the patch features (GDC foreground, PCA or
+K-means); encode each concept as three prompted images; describe the concepts with the bank
+(intersection, relevance filter, Sinkhorn) -> D_v; the class's nearest descriptors -> D_y; MI,
+its dynamics and AUC; optionally Deletion/Insertion walks against a random-order baseline.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from cliplens.core.errors import InvalidArgument
+from cliplens.explanation import metrics as m
+from cliplens.explanation import mutual as mk
+from cliplens.explanation.cache import EmbeddingCache
+from cliplens.explanation.peers import Peers
+from cliplens.explanation.pipelines.classify import ZeroShot, zero_shot
+from cliplens.explanation.pipelines.common import InputImage, dense_input_size
+from cliplens.explanation.pipelines.convis import Progress
+from cliplens.explanation.texts import is_synset_id
+from cliplens.v1 import common_pb2
+from cliplens.v1 import explanation_pb2 as pb
+
+DESCRIPTOR_TEMPLATE = "a photo showing {}"
+SCORE_SCALE = 2.5  # the paper's score: 2.5 x cosine
+
+
+@dataclass(frozen=True)
+class Options:
+    """The analysis parameters with the paper's defaults filled in."""
+
+    features: str = "tokens"
+    method: str = "pca"
+    num_concepts: int = 5
+    estimator: str = "contingency"
+    top_descriptors: int = 500
+    relevance_margin: float | None = 0.02
+    sinkhorn_iterations: int = 1000
+    descriptors_per_concept: int = 3
+    textual_top_u: int = 50
+    templates: tuple[str, ...] = ()
+    evaluate: bool = False
+    seed: int = 0
+
+    @classmethod
+    def from_proto(cls, o: pb.MutualKnowledgeOptions) -> Options:
+        """Zero values take the defaults; out-of-range values are INVALID_ARGUMENT."""
+        opts = cls(
+            features="keys" if o.features == pb.CONCEPT_FEATURES_KEYS else "tokens",
+            method="kmeans" if o.method == pb.CONCEPT_METHOD_KMEANS else "pca",
+            num_concepts=o.num_concepts or 5,
+            estimator="paper" if o.estimator == pb.MI_ESTIMATOR_PAPER else "contingency",
+            top_descriptors=o.top_descriptors or 500,
+            relevance_margin=(None if o.relevance_margin < 0 else (o.relevance_margin or 0.02)),
+            sinkhorn_iterations=o.sinkhorn_iterations or 1000,
+            descriptors_per_concept=o.descriptors_per_concept or 3,
+            textual_top_u=o.textual_top_u or 50, templates=tuple(o.templates),
+            evaluate=o.evaluate, seed=o.seed)
+        for name, value, lo, hi in (("num_concepts", opts.num_concepts, 1, 32),
+                                    ("top_descriptors", opts.top_descriptors, 1, 100_000),
+                                    ("sinkhorn_iterations", opts.sinkhorn_iterations, 1, 100_000),
+                                    ("descriptors_per_concept", opts.descriptors_per_concept,
+                                     1, 100),
+                                    ("textual_top_u", opts.textual_top_u, 1, 100_000)):
+            if not lo <= value <= hi:
+                raise InvalidArgument(f"options.{name}: expected {lo}..{hi}, got {value}")
+        return opts
+
+    def parameters(self) -> dict[str, str]:
+        return {k: str(v) for k, v in self.__dict__.items() if k != "templates"} | {
+            "templates": str(len(self.templates) or "model default")}
+
+
+@dataclass
+class Bank:
+    """A descriptor bank's unique texts and their embeddings for one model."""
+
+    id: str
+    content_hash: str
+    texts: list[str]
+    embeddings: np.ndarray
+
+
+@dataclass
+class Walks:
+    """Deletion/insertion scores and per-step correctness, ours and random-order."""
+
+    deletion: np.ndarray
+    insertion: np.ndarray
+    deletion_random: np.ndarray
+    insertion_random: np.ndarray
+    deletion_correct: np.ndarray | None = None
+    insertion_correct: np.ndarray | None = None
+
+
+@dataclass
+class Analysis:
+    """One image's mutual-knowledge analysis."""
+
+    model: common_pb2.ModelRef
+    label: str
+    label_index: int
+    probability: float
+    masks: np.ndarray  # bool (L, H, W)
+    grid_labels: np.ndarray  # int (h, w), -1 background
+    foreground: np.ndarray  # bool (h, w)
+    importance: np.ndarray  # (L,)
+    concept_descriptors: list[list[tuple[str, float]]]
+    dv: list[tuple[str, float]]
+    dy: list[tuple[str, float]]
+    mi: float
+    curve: np.ndarray
+    auc: float
+    bank: Bank
+    walks: Walks | None = None
+    parameters: dict[str, str] = field(default_factory=dict)
+
+
+async def load_bank(peers: Peers, cache: EmbeddingCache, *, model: str, fingerprint: str,
+                    bank: str, labels: Sequence[str], timeout=None) -> Bank:
+    """The named bank, or one generated from WordNet for synset labels, embedded."""
+    if not bank:
+        if not all(is_synset_id(label) for label in labels):
+            raise InvalidArgument(
+                "bank: required when the labels are not all synset ids (a WordNet bank is "
+                "generated only for synset labels)")
+        digest = hashlib.sha256("\n".join(labels).encode()).hexdigest()[:12]
+        bank = f"wordnet-{digest}"
+        await peers.generate_bank(bank, list(labels), timeout=timeout)
+    reply = await peers.bank(bank, timeout=timeout)
+    texts = sorted({d for c in reply.classes for d in c.descriptors})
+    if not texts:
+        raise InvalidArgument(f"bank: {bank!r} has no descriptors")
+
+    async def compute() -> np.ndarray:
+        parts = []
+        for start in range(0, len(texts), 256):
+            chunk = [DESCRIPTOR_TEMPLATE.format(t) for t in texts[start:start + 256]]
+            _, emb = await peers.encode_texts(model, chunk, timeout=timeout)
+            parts.append(emb)
+        return np.concatenate(parts)
+
+    emb = await cache.get("bank", fingerprint, reply.info.content_hash, compute)
+    return Bank(reply.info.id, reply.info.content_hash, texts, emb)
+
+
+async def _walks(peers, model, image, masks, order_ours, classes, label_index, true_index,
+                 seed, timeout) -> Walks:
+    """Deletion and insertion walks (ours and random order), scored with one encode call."""
+    ours = m.perturbation_walks(image, masks[order_ours])
+    rnd = m.perturbation_walks(image, masks[m.random_order(len(masks), seed)])
+    images = [*ours[0], *ours[1], *rnd[0], *rnd[1]]
+    from cliplens.core.images import encode_png
+
+    _, emb = await peers.encode_images(model, [encode_png(x) for x in images], timeout=timeout)
+    sims = emb @ classes.T  # (steps, K)
+    scores = SCORE_SCALE * sims[:, label_index]
+    n = len(masks) + 1
+    correct = sims.argmax(axis=1) == true_index if true_index is not None else None
+    return Walks(scores[:n], scores[n:2 * n], scores[2 * n:3 * n], scores[3 * n:],
+                 None if correct is None else correct[:n],
+                 None if correct is None else correct[n:2 * n])
+
+
+async def analyse(peers: Peers, cache: EmbeddingCache, *, model: str, image: InputImage,
+                  labels: Sequence[str], bank: str, options: Options,
+                  true_label: str | None = None, zs: ZeroShot | None = None,
+                  timeout=None) -> AsyncIterator[Progress | Analysis]:
+    """The analysis of one image; yields Progress, then the Analysis."""
+    started = time.perf_counter()
+
+    def progress(stage: str, done: int) -> Progress:
+        return Progress(stage, done, 5, time.perf_counter() - started)
+
+    yield progress("prediction", 0)
+    if zs is None:
+        zs = await zero_shot(peers, cache, model=model, images=[image], labels=labels,
+                             templates=options.templates, timeout=timeout)
+    k = int(zs.probabilities[0].argmax())
+    image_emb = zs.image_embeddings[0]
+    info = await peers.model_info(model, timeout=timeout)
+    yield progress("descriptors", 1)
+    table = await load_bank(peers, cache, model=model, fingerprint=info.ref.fingerprint,
+                            bank=bank, labels=labels, timeout=timeout)
+    yield progress("concepts", 2)
+    size = dense_input_size(info, image.size)
+    dense = await peers.dense(model, [image.data], surgery=False,
+                              keys=options.features == "keys", size=size, timeout=timeout)
+    feats = (dense.keys if options.features == "keys" else dense.tokens)[0, 1:]
+    fg = mk.gdc_foreground(feats, dense.grid)
+    if options.method == "kmeans":
+        grid_labels = mk.concepts_kmeans(feats, fg, dense.grid, options.num_concepts,
+                                         seed=options.seed)[0]
+    else:
+        grid_labels = mk.concepts_pca(feats, fg, dense.grid, options.num_concepts)[0]
+    present = [c for c in range(options.num_concepts) if (grid_labels == c).any()]
+    if not present:
+        raise InvalidArgument("image: no foreground concept was found (uniform image?)")
+    all_masks = mk.labels_to_masks(grid_labels, options.num_concepts, image.size)
+    masks = all_masks[present]
+    prompts = [mk.concept_prompt_images(image.pixels, mask) for mask in masks]
+    from cliplens.core.images import encode_png
+
+    _, prompt_emb = await peers.encode_images(
+        model, [encode_png(x) for p in prompts for x in p.images()], timeout=timeout)
+    concepts = mk.concept_embeddings(prompt_emb.reshape(len(masks), 3, -1))
+    yield progress("transport", 3)
+    dv = mk.retrieve_visual_descriptors(
+        concepts, image_emb, table.embeddings, table.texts, top=options.top_descriptors,
+        margin=options.relevance_margin, sinkhorn_iterations=options.sinkhorn_iterations,
+        per_concept=options.descriptors_per_concept)
+    dy = mk.textual_descriptors(zs.class_embeddings[k], table.embeddings, table.texts,
+                                u=options.textual_top_u)
+    importance = mk.concept_importance(concepts, image_emb, table.embeddings, dv.per_concept)
+    mi = mk.mutual_information(dv.texts, dy.texts, options.estimator)
+    curve = mk.mi_dynamics(dv.texts, dy.texts, options.estimator)
+    per_concept = [[(table.texts[i], float(SCORE_SCALE * image_emb @ table.embeddings[i]))
+                    for i in idx] for idx in dv.per_concept]
+    analysis = Analysis(
+        model=zs.model, label=zs.labels[k], label_index=k,
+        probability=float(zs.probabilities[0, k]), masks=masks,
+        grid_labels=grid_labels, foreground=fg[0], importance=importance,
+        concept_descriptors=per_concept,
+        dv=list(zip(dv.texts, dv.relevance.tolist(), strict=True)),
+        dy=list(zip(dy.texts, dy.scores.tolist(), strict=True)),
+        mi=float(mi), curve=np.asarray(curve, np.float64), auc=float(mk.auc(curve)),
+        bank=table, parameters=options.parameters() | {"bank": table.id,
+                                                        "fallback": str(dv.fallback)})
+    if options.evaluate:
+        yield progress("evaluation", 4)
+        true_index = zs.labels.index(true_label) if true_label in zs.labels else None
+        analysis.walks = await _walks(peers, model, image.pixels, masks,
+                                      np.argsort(-importance), zs.class_embeddings, k,
+                                      true_index, options.seed, timeout)
+    yield analysis
+
+
+@dataclass
+class DatasetSummary:
+    """Aggregates over images: MI, the zero-padded mean MI curve and its AUC, accuracy,
+    deletion/insertion areas and AccDrop/AccInc."""
+
+    model: common_pb2.ModelRef
+    analyses: list[Analysis]
+    mean_mi: float
+    mean_curve: np.ndarray
+    auc: float
+    accuracy: float
+    deletion: float
+    insertion: float
+    acc_drop: float
+    acc_inc: float
+
+
+def summarise(analyses: list[Analysis], true_labels: Sequence[str]) -> DatasetSummary:
+    """Dataset-level aggregation (specs/mutual_knowledge.md sections 4-5)."""
+    mean_curve, auc = mk.aggregate_curves([a.curve for a in analyses])
+    nan = float("nan")
+    accuracy = (float(np.mean([a.label == t for a, t in zip(analyses, true_labels,
+                                                               strict=True)]))
+                if true_labels else nan)
+    walks = [a.walks for a in analyses if a.walks is not None]
+    deletion = float(np.mean([m.curve_auc(w.deletion) for w in walks])) if walks else nan
+    insertion = float(np.mean([m.curve_auc(w.insertion) for w in walks])) if walks else nan
+    drops = [w.deletion_correct for w in walks if w.deletion_correct is not None]
+    incs = [w.insertion_correct for w in walks if w.insertion_correct is not None]
+    return DatasetSummary(
+        model=analyses[0].model, analyses=analyses,
+        mean_mi=float(np.mean([a.mi for a in analyses])), mean_curve=mean_curve, auc=auc,
+        accuracy=accuracy, deletion=deletion, insertion=insertion,
+        acc_drop=m.accuracy_curve(drops).auc if drops else nan,
+        acc_inc=m.accuracy_curve(incs).auc if incs else nan)
