@@ -203,6 +203,7 @@ class ExplanationServicer(explanation_pb2_grpc.ExplanationServiceServicer):
             model=s.model, images=len(analyses), mean_mutual_information=s.mean_mi,
             mean_mi_curve=s.mean_curve.tolist(), auc=s.auc, accuracy=s.accuracy,
             deletion=s.deletion, insertion=s.insertion, acc_drop=s.acc_drop, acc_inc=s.acc_inc,
+            deletion_random=s.deletion_random, insertion_random=s.insertion_random,
             parameters=options.parameters(),
             per_image=[pb.ImageSummary(
                 index=i, prediction=pb.Prediction(label=a.label, index=a.label_index,

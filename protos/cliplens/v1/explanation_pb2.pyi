@@ -467,7 +467,7 @@ class ImageSummary(_message.Message):
     def __init__(self, index: _Optional[int] = ..., prediction: _Optional[_Union[Prediction, _Mapping]] = ..., mutual_information: _Optional[float] = ..., auc: _Optional[float] = ..., mi_curve: _Optional[_Iterable[float]] = ..., visual_descriptors: _Optional[int] = ...) -> None: ...
 
 class DatasetAnalysis(_message.Message):
-    __slots__ = ("model", "images", "mean_mutual_information", "mean_mi_curve", "auc", "accuracy", "deletion", "insertion", "acc_drop", "acc_inc", "per_image", "parameters")
+    __slots__ = ("model", "images", "mean_mutual_information", "mean_mi_curve", "auc", "accuracy", "deletion", "insertion", "acc_drop", "acc_inc", "per_image", "parameters", "deletion_random", "insertion_random")
     class ParametersEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -487,6 +487,8 @@ class DatasetAnalysis(_message.Message):
     ACC_INC_FIELD_NUMBER: _ClassVar[int]
     PER_IMAGE_FIELD_NUMBER: _ClassVar[int]
     PARAMETERS_FIELD_NUMBER: _ClassVar[int]
+    DELETION_RANDOM_FIELD_NUMBER: _ClassVar[int]
+    INSERTION_RANDOM_FIELD_NUMBER: _ClassVar[int]
     model: _common_pb2.ModelRef
     images: int
     mean_mutual_information: float
@@ -499,7 +501,9 @@ class DatasetAnalysis(_message.Message):
     acc_inc: float
     per_image: _containers.RepeatedCompositeFieldContainer[ImageSummary]
     parameters: _containers.ScalarMap[str, str]
-    def __init__(self, model: _Optional[_Union[_common_pb2.ModelRef, _Mapping]] = ..., images: _Optional[int] = ..., mean_mutual_information: _Optional[float] = ..., mean_mi_curve: _Optional[_Iterable[float]] = ..., auc: _Optional[float] = ..., accuracy: _Optional[float] = ..., deletion: _Optional[float] = ..., insertion: _Optional[float] = ..., acc_drop: _Optional[float] = ..., acc_inc: _Optional[float] = ..., per_image: _Optional[_Iterable[_Union[ImageSummary, _Mapping]]] = ..., parameters: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    deletion_random: float
+    insertion_random: float
+    def __init__(self, model: _Optional[_Union[_common_pb2.ModelRef, _Mapping]] = ..., images: _Optional[int] = ..., mean_mutual_information: _Optional[float] = ..., mean_mi_curve: _Optional[_Iterable[float]] = ..., auc: _Optional[float] = ..., accuracy: _Optional[float] = ..., deletion: _Optional[float] = ..., insertion: _Optional[float] = ..., acc_drop: _Optional[float] = ..., acc_inc: _Optional[float] = ..., per_image: _Optional[_Iterable[_Union[ImageSummary, _Mapping]]] = ..., parameters: _Optional[_Mapping[str, str]] = ..., deletion_random: _Optional[float] = ..., insertion_random: _Optional[float] = ...) -> None: ...
 
 class MutualKnowledgeDatasetResponse(_message.Message):
     __slots__ = ("progress", "analysis")

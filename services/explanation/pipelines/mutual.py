@@ -254,6 +254,8 @@ class DatasetSummary:
     accuracy: float
     deletion: float
     insertion: float
+    deletion_random: float
+    insertion_random: float
     acc_drop: float
     acc_inc: float
 
@@ -266,13 +268,18 @@ def summarise(analyses: list[Analysis], true_labels: Sequence[str]) -> DatasetSu
                                                                strict=True)]))
                 if true_labels else nan)
     walks = [a.walks for a in analyses if a.walks is not None]
-    deletion = float(np.mean([m.curve_auc(w.deletion) for w in walks])) if walks else nan
-    insertion = float(np.mean([m.curve_auc(w.insertion) for w in walks])) if walks else nan
+
+    def mean_auc(curves) -> float:
+        return float(np.mean([m.curve_auc(c) for c in curves])) if curves else nan
+
     drops = [w.deletion_correct for w in walks if w.deletion_correct is not None]
     incs = [w.insertion_correct for w in walks if w.insertion_correct is not None]
     return DatasetSummary(
         model=analyses[0].model, analyses=analyses,
         mean_mi=float(np.mean([a.mi for a in analyses])), mean_curve=mean_curve, auc=auc,
-        accuracy=accuracy, deletion=deletion, insertion=insertion,
+        accuracy=accuracy, deletion=mean_auc([w.deletion for w in walks]),
+        insertion=mean_auc([w.insertion for w in walks]),
+        deletion_random=mean_auc([w.deletion_random for w in walks]),
+        insertion_random=mean_auc([w.insertion_random for w in walks]),
         acc_drop=m.accuracy_curve(drops).auc if drops else nan,
         acc_inc=m.accuracy_curve(incs).auc if incs else nan)
