@@ -129,3 +129,63 @@ def points_from_proto(p) -> Points:
     """Points from a PointPrompts message."""
     return Points(p.query, np.array([[q.x, q.y] for q in p.positive], np.float32).reshape(-1, 2),
                   np.array([[q.x, q.y] for q in p.negative], np.float32).reshape(-1, 2))
+
+
+@dataclass(frozen=True)
+class VisualConcept:
+    """One visual concept: its mask, importance and descriptors."""
+
+    index: int
+    mask: Map
+    importance: float
+    descriptors: list[tuple[str, float]]
+
+
+@dataclass(frozen=True)
+class MutualKnowledge:
+    """The mutual-knowledge analysis of one prediction."""
+
+    model: Model
+    label: str
+    probability: float
+    concepts: list[VisualConcept]
+    visual_descriptors: list[tuple[str, float]]
+    textual_descriptors: list[tuple[str, float]]
+    mutual_information: float
+    mi_curve: np.ndarray
+    auc: float
+    evaluation: dict[str, Any] | None
+    parameters: dict[str, str]
+
+    @classmethod
+    def from_proto(cls, r) -> MutualKnowledge:
+        evaluation = None
+        if r.HasField("evaluation"):
+            e = r.evaluation
+            evaluation = {k: (list(getattr(e, k)) if k in ("deletion", "insertion",
+                                                            "deletion_random",
+                                                            "insertion_random")
+                              else getattr(e, k))
+                          for k in ("deletion", "insertion", "deletion_auc", "insertion_auc",
+                                    "deletion_random", "insertion_random",
+                                    "deletion_random_auc", "insertion_random_auc")}
+        return cls(
+            Model.from_proto(r.model), r.prediction.label, r.prediction.probability,
+            [VisualConcept(c.index, Map.from_proto(c.mask), c.importance,
+                           [(d.text, d.score) for d in c.descriptors]) for c in r.concepts],
+            [(d.text, d.score) for d in r.visual_descriptors],
+            [(d.text, d.score) for d in r.textual_descriptors],
+            r.mutual_information, np.asarray(r.mi_curve), r.auc, evaluation,
+            dict(r.parameters))
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-friendly summary (masks left out)."""
+        return {"model": self.model.__dict__, "label": self.label,
+                "probability": self.probability,
+                "concepts": [{"index": c.index, "importance": c.importance,
+                              "descriptors": c.descriptors} for c in self.concepts],
+                "visual_descriptors": self.visual_descriptors,
+                "textual_descriptors": self.textual_descriptors,
+                "mutual_information": self.mutual_information,
+                "mi_curve": self.mi_curve.tolist(), "auc": self.auc,
+                "evaluation": self.evaluation, "parameters": self.parameters}

@@ -194,3 +194,23 @@ def status() -> dict[str, dict]:
                         "metrics": f"http://127.0.0.1:{layout.metrics_port(service)}/metrics",
                         "health": health(layout.address(service)) if pid else "STOPPED"}
     return out
+
+
+class running:
+    """Context manager: the local deployment for the duration of a command.
+
+    Uses the services already running; otherwise starts them and stops them on exit.
+    """
+
+    def __init__(self, *, timeout: float = 300.0, progress=None):
+        self.timeout = timeout
+        self.progress = progress
+        self.started = False
+
+    def __enter__(self) -> Layout:
+        self.started = not all(v["health"] == "SERVING" for v in status().values())
+        return up(timeout=self.timeout, progress=self.progress)
+
+    def __exit__(self, *exc) -> None:
+        if self.started:
+            down()

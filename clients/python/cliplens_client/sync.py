@@ -13,6 +13,7 @@ from cliplens.client.convert import (
     ConvisResult,
     Map,
     Model,
+    MutualKnowledge,
     SurgeryResult,
     points_from_proto,
     to_image,
@@ -140,6 +141,26 @@ class Client:
                 [ConceptMap(c.concept, Map.from_proto(c.map), c.subtree_size) for c in r.maps],
                 r.dictionary_id, r.dictionary_content_hash, r.windows, r.seconds,
                 dict(r.parameters))
+        raise CliplensClientError(grpc.StatusCode.INTERNAL, "stream ended without a result")
+
+    def mutual_knowledge(self, image, labels: list[str], *, bank: str = "",
+                         method: str = "pca", features: str = "tokens",
+                         estimator: str = "contingency", evaluate: bool = False,
+                         overlay: bool = False, seed: int = 0, progress=None,
+                         model: str = "") -> MutualKnowledge:
+        """The mutual-knowledge analysis of the zero-shot prediction over `labels`."""
+        options = explanation_pb2.MutualKnowledgeOptions(
+            method=2 if method == "kmeans" else 1, features=2 if features == "keys" else 1,
+            estimator=2 if estimator == "paper" else 1, evaluate=evaluate, overlay=overlay,
+            seed=seed)
+        request = explanation_pb2.MutualKnowledgeRequest(
+            model=model, image=to_image(image), labels=labels, bank=bank, options=options)
+        for reply in self.explanation.MutualKnowledge(request):
+            if reply.HasField("progress"):
+                if progress:
+                    progress(reply.progress.done, reply.progress.total, reply.progress.stage)
+                continue
+            return MutualKnowledge.from_proto(reply.result)
         raise CliplensClientError(grpc.StatusCode.INTERNAL, "stream ended without a result")
 
     def close(self) -> None:
