@@ -1,14 +1,16 @@
-"""Prepare WordNet for NLTK from Debian's files: `python -m cliplens.lexicon.setup`.
+"""Prepare WordNet: `python -m cliplens.lexicon.setup [--index PATH]`.
 
 NLTK cannot download its data here. Debian's `wordnet-base` and `wordnet-sense-index` carry
 WordNet 3.0 under /usr/share/wordnet; NLTK's reader also needs a `lexnames` file and, since
 NLTK 3.10, files under a data directory it trusts (copied, not symlinked, and private to the
-owner).
+owner). Then the lexicon's prepared index (`cliplens.lexicon.index`) is built from it, unless
+one built from the same WordNet files (by hash) and in the current format is there.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -63,8 +65,16 @@ def prepare(source: Path = DEBIAN_WORDNET, target: Path | None = None) -> Path:
     return target
 
 
-def main() -> None:
-    """Prepare the directory and check NLTK reads it."""
+def main(argv: list[str] | None = None) -> None:
+    """Prepare the directory, check NLTK reads it, and build the prepared index."""
+    import argparse
+
+    from cliplens.lexicon.index import DEFAULT_INDEX, ensure_index
+
+    parser = argparse.ArgumentParser(prog="python -m cliplens.lexicon.setup")
+    parser.add_argument("--index", type=Path, default=Path(os.environ.get(
+        "CLIPLENS_LEXICON_WORDNET_INDEX", DEFAULT_INDEX)), help="prepared index file")
+    args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
         path = prepare()
@@ -77,6 +87,8 @@ def main() -> None:
     if dog.offset() != 2084071:
         sys.exit("[setup] WordNet is not version 3.0 (dog.n.01 offset mismatch)")
     log.info("[setup] WordNet 3.0 ready in %s", path)
+    ensure_index(args.index.expanduser(), check_hash=True)
+    log.info("[setup] lexicon WordNet index ready in %s", args.index)
 
 
 if __name__ == "__main__":
