@@ -193,8 +193,9 @@ def format_table(t: dict) -> str:
         f"mutual knowledge ({t['n']['mutual_images']} images): deletion {t['deletion']:.3f} "
         f"(random {t['deletion_random']:.3f}, lower is better), insertion "
         f"{t['insertion']:.3f} (random {t['insertion_random']:.3f}, higher is better)",
-        f"  AccDrop {t['acc_drop']:.3f}  AccInc {t['acc_inc']:.3f}  MI {t['mutual_information']:.2f}"
-        f"  MI-AUC {t['mi_auc']:.2f}  zero-shot {t['zero_shot_accuracy']:.3f}",
+        f"  AccDrop {t['acc_drop']:.3f}  AccInc {t['acc_inc']:.3f}  "
+        f"MI {t['mutual_information']:.2f}  MI-AUC {t['mi_auc']:.2f}  "
+        f"zero-shot {t['zero_shot_accuracy']:.3f}",
         f"model {t['model']['name']} {t['model']['fingerprint'][:23]}...; "
         f"{t['n']['localization_samples']} objects in {t['n']['scenes']} scenes",
     ]
