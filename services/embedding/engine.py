@@ -192,10 +192,6 @@ class Engine:
         if model.surgery_depth:
             model.backend.dense(pixels, surgery=True)
 
-    def close(self) -> None:
-        """Stop the compute thread once the queued work is done."""
-        self.executor.shutdown(wait=False, cancel_futures=True)
-
     # lookup
 
     def get(self, name: str) -> LoadedModel:

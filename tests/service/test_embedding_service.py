@@ -344,3 +344,62 @@ def test_corrupt_weights_fail_the_warm_up_with_the_path(serve, tmp_path):
 
     with pytest.raises(ModelLoadError, match=f"weights {bad}: cannot be read"):
         serve(lambda: start(config))
+
+
+def test_onnx_backend_serves_the_export_and_matches_torch(serve, server, weights, tmp_path):
+    from cliplens.embedding.onnx_export import export
+    from cliplens.embedding.registry import Registry
+
+    torch_stub = server[0]
+    entry = Registry([weights.parent], model_dir=weights.parent).resolve("tw")
+    export(entry, tmp_path)
+    stub, _ = _serve(serve, weights, "tw", backend="onnx", onnx_dir=str(tmp_path),
+                     onnx_provider="cpu")
+    info = stub.GetModel(pb.GetModelRequest()).model
+    assert (info.ref.backend, info.ref.device) == ("onnx", "CPUExecutionProvider")
+    assert info.ref.fingerprint == _fingerprint(weights) and info.surgery_depth == 6
+    images = [cpb.Image(data=_png(9)), cpb.Image(data=_png(10))]
+
+    def cos(a, b):
+        a, b = a.reshape(-1, a.shape[-1]), b.reshape(-1, b.shape[-1])
+        return (a * b).sum(-1) / np.linalg.norm(a, axis=-1) / np.linalg.norm(b, axis=-1)
+
+    for method, request in [
+            ("EncodeImages", pb.EncodeImagesRequest(images=images)),
+            ("EncodeTexts", pb.EncodeTextsRequest(texts=["a red ball", ""]))]:
+        a = from_proto(getattr(stub, method)(request).embeddings)
+        b = from_proto(getattr(torch_stub, method)(request).embeddings)
+        assert cos(a, b).min() >= 0.999
+    request = pb.EncodeDenseRequest(images=images, mode=pb.DENSE_MODE_SURGERY,
+                                    include_keys=True)
+    a, b = stub.EncodeDense(request), torch_stub.EncodeDense(request)
+    assert cos(from_proto(a.tokens), from_proto(b.tokens)).min() >= 0.999
+    assert cos(from_proto(a.keys), from_proto(b.keys)).min() >= 0.999
+    with pytest.raises(grpc.RpcError) as info:
+        stub.EncodeDense(pb.EncodeDenseRequest(images=images, input_height=96,
+                                               input_width=96))
+    assert info.value.code() == grpc.StatusCode.UNIMPLEMENTED
+    assert "use the torch backend" in info.value.details()
+    _still_serving(stub)
+
+
+def test_onnx_backend_refuses_a_stale_export(serve, weights, tmp_path):
+    import shutil
+
+    from cliplens.embedding.backends.onnx_backend import OnnxBackendError
+    from cliplens.embedding.onnx_export import export
+    from cliplens.embedding.registry import Registry
+
+    folder = tmp_path / "registry"
+    shutil.copytree(weights.parent, folder, ignore=shutil.ignore_patterns("*.yaml"))
+    (folder / "tw.yaml").write_text(
+        f"name: tw\nconfig: {TOYWORLD_CONFIG}\nweights: tw.safetensors\n")
+    export(Registry([folder], model_dir=folder).resolve("tw"), tmp_path / "onnx")
+    data = bytearray((folder / "tw.safetensors").read_bytes())
+    data[-1] ^= 1  # retrained weights, same shapes
+    (folder / "tw.safetensors").write_bytes(bytes(data))
+    config = EmbeddingConfig(models=("tw",), default_model="tw", port=0, metrics_port=-1,
+                             registry_dirs=(str(folder),), backend="onnx",
+                             onnx_dir=str(tmp_path / "onnx"), onnx_provider="cpu")
+    with pytest.raises(OnnxBackendError, match="re-run `cliplens export-onnx tw`"):
+        serve(lambda: start(config))
