@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import re
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -28,6 +29,13 @@ SERVICES = ("gateway", "embedding", "lexicon", "explanation")
 GPU_ONLY = frozenset({"cliplens_embedding_gpu_memory_bytes",
                       "cliplens_embedding_gpu_utilization_ratio"})
 SETUP_HINT = "run `bash scripts/setup.sh --dev` (installs Debian's prometheus and the dev tools)"
+
+
+def free_port() -> int:
+    """A loopback TCP port nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def kubectl() -> str:

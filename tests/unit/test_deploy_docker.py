@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from deploy_checks import DEPLOY, ROOT, SERVICES
+from deploy_checks import DEPLOY, ROOT, SERVICES, free_port
 
 DOCKERFILE = DEPLOY / "docker" / "Dockerfile"
 IGNORE = DEPLOY / "docker" / "Dockerfile.dockerignore"
@@ -292,8 +292,6 @@ def test_healthcheck_follows_the_servers_readiness(serve):
     import asyncio
     import threading
     import time
-
-    from conftest import free_port
 
     from cliplens.core.config import ServiceConfig
     from cliplens.core.server import start_server

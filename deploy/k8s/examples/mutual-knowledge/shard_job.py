@@ -8,9 +8,10 @@ the mean mutual information, and the AUC as the mean of the point-wise mean of t
 curves, each zero-padded to the longest (as DatasetAnalysis defines them).
 
 Dataset layout (on a shared volume):
-    DATASET_DIR/labels.txt   one class label per line (the zero-shot label set)
+    DATASET_DIR/labels.txt   one class label per line (the zero-shot label set): WordNet synset
+                             ids (car.n.01), or any text when CLIPLENS_BANK names a bank
     DATASET_DIR/images.txt   one image per line: a path relative to DATASET_DIR, optionally a tab
-                             and its true label (enables accuracy)
+                             and its true label, one of labels.txt (enables accuracy)
 
     python shard_job.py run          # one shard (environment as below)
     python shard_job.py aggregate    # after every index has succeeded
@@ -69,17 +70,51 @@ def shard_path(output_dir: Path, index: int, shards: int) -> Path:
     return output_dir / f"shard-{index:05d}-of-{shards:05d}.json"
 
 
-def summaries(analysis, batch: list[Item]) -> list[dict]:
-    """Per-image summaries of one DatasetAnalysis, indexed back into the whole dataset."""
+def summaries(analysis, batch: list[Item], labels: list[str]) -> list[dict]:
+    """Per-image summaries of one DatasetAnalysis, indexed back into the whole dataset.
+
+    `true_index` is the true label's position in `labels` (-1 if none): predictions are
+    compared by index, since the service may answer a synset id label with its lemma.
+    """
     out = []
     for s in analysis.per_image:
         item = batch[s.index]
+        true_index = labels.index(item.true_label) if item.true_label in labels else -1
         out.append({"index": item.index, "path": item.path, "true_label": item.true_label,
+                    "true_index": true_index,
                     "prediction": {"label": s.prediction.label, "index": s.prediction.index,
                                    "probability": s.prediction.probability},
                     "mutual_information": s.mutual_information, "auc": s.auc,
                     "mi_curve": list(s.mi_curve), "visual_descriptors": s.visual_descriptors})
     return out
+
+
+def analyse(client, request_for, batch: list[Item]):
+    """(DatasetAnalysis, []) for a batch; on INVALID_ARGUMENT, each image on its own.
+
+    One unusable image (undecodable, no foreground concept) must not sink its batch: the
+    others are analysed one by one and the refused ones come back as (item, message) pairs.
+    """
+    from cliplens.client import InvalidArgumentError
+
+    try:
+        analysis = None
+        for reply in client.explanation.MutualKnowledgeDataset(request_for(batch)):
+            if reply.HasField("analysis"):
+                analysis = reply.analysis
+    except InvalidArgumentError as e:
+        if len(batch) == 1:
+            return [], [(batch[0], str(e))]
+        results, failed = [], []
+        for item in batch:
+            part, bad = analyse(client, request_for, [item])
+            results += part
+            failed += bad
+        return results, failed
+    if analysis is None:
+        raise RuntimeError(f"the stream ended without an analysis (images "
+                           f"{batch[0].index}..{batch[-1].index})")
+    return [(analysis, batch)], []
 
 
 def run(env: dict[str, str]) -> Path:
@@ -98,34 +133,35 @@ def run(env: dict[str, str]) -> Path:
     if target.exists():  # a retried pod of an index that already finished
         log.info("shard %d/%d already written to %s", index, shards, target)
         return target
+
+    def request_for(batch: list[Item]):
+        return explanation_pb2.MutualKnowledgeDatasetRequest(
+            model=env.get("CLIPLENS_MODEL", ""), bank=env.get("CLIPLENS_BANK", ""),
+            labels=labels,
+            images=[common_pb2.Image(data=(dataset_dir / it.path).read_bytes()) for it in batch],
+            true_labels=([it.true_label for it in batch]
+                         if all(it.true_label for it in batch) else []))
+
     results: list[dict] = []
+    failed: list[dict] = []
     model: dict[str, str] = {}
     with Client(env.get("CLIPLENS_TARGET", "127.0.0.1:50150"),
                 api_key=env.get("CLIPLENS_API_KEY") or None,
                 timeout=float(env.get("CLIPLENS_TIMEOUT", "600"))) as client:
         for start in range(0, len(mine), batch_size):
-            batch = mine[start:start + batch_size]
-            request = explanation_pb2.MutualKnowledgeDatasetRequest(
-                model=env.get("CLIPLENS_MODEL", ""), bank=env.get("CLIPLENS_BANK", ""),
-                labels=labels,
-                images=[common_pb2.Image(data=(dataset_dir / it.path).read_bytes())
-                        for it in batch],
-                true_labels=([it.true_label for it in batch]
-                             if all(it.true_label for it in batch) else []))
-            analysis = None
-            for reply in client.explanation.MutualKnowledgeDataset(request):
-                if reply.HasField("analysis"):
-                    analysis = reply.analysis
-            if analysis is None:
-                raise RuntimeError(f"shard {index}: the stream ended without an analysis "
-                                   f"(images {batch[0].index}..{batch[-1].index})")
-            model = {"name": analysis.model.name, "fingerprint": analysis.model.fingerprint}
-            results.extend(summaries(analysis, batch))
-            log.info("shard %d/%d: %d of %d images", index, shards, len(results), len(mine))
+            analysed, refused = analyse(client, request_for, mine[start:start + batch_size])
+            for analysis, batch in analysed:
+                model = {"name": analysis.model.name,
+                         "fingerprint": analysis.model.fingerprint}
+                results.extend(summaries(analysis, batch, labels))
+            failed += [{"index": it.index, "path": it.path, "error": message}
+                       for it, message in refused]
+            log.info("shard %d/%d: %d of %d images (%d refused)", index, shards,
+                     len(results) + len(failed), len(mine), len(failed))
     output_dir.mkdir(parents=True, exist_ok=True)
     tmp = target.with_suffix(".tmp")
     tmp.write_text(json.dumps({"shard": index, "shards": shards, "model": model,
-                               "labels": labels, "images": results}))
+                               "labels": labels, "images": results, "failed": failed}))
     tmp.replace(target)  # atomic: a shard file is complete or absent
     return target
 
@@ -140,13 +176,13 @@ def aggregate_summaries(images: list[dict]) -> dict:
         for k, v in enumerate(im["mi_curve"]):
             curve[k] += v
     curve = [v / len(images) for v in curve]
-    labelled = [im for im in images if im.get("true_label")]
+    labelled = [im for im in images if im.get("true_index", -1) >= 0]
     return {
         "images": len(images),
         "mean_mutual_information": sum(im["mutual_information"] for im in images) / len(images),
         "mean_mi_curve": curve,
         "auc": sum(curve) / length if length else 0.0,
-        "accuracy": (sum(im["prediction"]["label"] == im["true_label"] for im in labelled)
+        "accuracy": (sum(im["prediction"]["index"] == im["true_index"] for im in labelled)
                      / len(labelled)) if labelled else None,
     }
 
@@ -161,8 +197,9 @@ def aggregate(env: dict[str, str]) -> Path:
         raise FileNotFoundError(f"{output_dir}: shards {missing} of {shards} not written yet")
     docs = [json.loads(shard_path(output_dir, i, shards).read_text()) for i in range(shards)]
     images = sorted((im for d in docs for im in d["images"]), key=lambda im: im["index"])
+    failed = sorted((f for d in docs for f in d.get("failed", [])), key=lambda f: f["index"])
     summary = {"model": next((d["model"] for d in docs if d["model"]), {}),
-               **aggregate_summaries(images)}
+               **aggregate_summaries(images), "failed": failed}
     path = output_dir / "summary.json"
     path.write_text(json.dumps(summary, indent=2))
     return path
