@@ -291,6 +291,11 @@ def test_concurrent_calls_share_one_batch(serve, weights):
     assert _sample("cliplens_embedding_batch_size_count", labels) == count + 1
     assert _sample("cliplens_embedding_batch_size_sum", labels) == total + 2
     assert engine.models["tw-slow"].batchers[("text",)].batches == 1
+    assert _sample("cliplens_embedding_queue_depth", labels) == 0
+    assert _sample("cliplens_embedding_queue_seconds_count", labels) >= 2
+    assert _sample("cliplens_embedding_inference_seconds_count",
+                   {"model": "tw-slow", "op": "text"}) >= 1
+    assert _sample("cliplens_embedding_model_load_seconds", labels) > 0
 
 
 def test_queue_full_and_expired_deadlines(serve, weights):
