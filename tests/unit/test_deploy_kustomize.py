@@ -16,6 +16,7 @@ import re
 import jsonschema
 import kubernetes_validate
 import pytest
+import yaml
 from deploy_checks import (
     ADAPTER,
     K8S,
@@ -101,6 +102,16 @@ def overlay(name: str) -> list[dict]:
     return render(K8S / "overlays" / name)
 
 
+def example() -> list[dict]:
+    """The Indexed Job example and the aggregation Job applied after it."""
+    aggregate = yaml.safe_load((EXAMPLE / "aggregate-job.yaml").read_text())
+    return [*render(EXAMPLE), aggregate]
+
+
+def objects_of(name: str) -> list[dict]:
+    return example() if name == "example" else overlay(name)
+
+
 def _config_class(service: str) -> type[ServiceConfig]:
     module = importlib.import_module(f"cliplens.{service}.config")
     classes = [c for c in vars(module).values() if isinstance(c, type)
@@ -150,7 +161,7 @@ def test_overlay_renders_every_service(name):
 @pytest.mark.parametrize("version", KUBE_VERSIONS)
 @pytest.mark.parametrize("name", [*OVERLAYS, "example"])
 def test_every_object_validates_against_the_kubernetes_schemas(name, version):
-    objects = render(EXAMPLE) if name == "example" else overlay(name)
+    objects = objects_of(name)
     problems = []
     for obj in objects:
         what = f"{obj['kind']}/{obj['metadata']['name']}"
@@ -200,7 +211,7 @@ def _matches(selector: dict, labels: dict[str, str]) -> bool:
 
 @pytest.mark.parametrize("name", [*OVERLAYS, "example"])
 def test_every_reference_resolves(name):
-    objects = render(EXAMPLE) if name == "example" else overlay(name)
+    objects = objects_of(name)
     names = {(o["kind"], o["metadata"]["name"]) for o in objects}
     missing = []
     for workload, spec in pod_specs(objects):
@@ -257,7 +268,7 @@ def test_selectors_match_exactly_their_own_pods(name):
 
 @pytest.mark.parametrize("name", [*OVERLAYS, "example"])
 def test_pods_meet_the_restricted_pod_security_standard(name):
-    objects = render(EXAMPLE) if name == "example" else overlay(name)
+    objects = objects_of(name)
     for workload, spec in pod_specs(objects):
         pod = spec["securityContext"]
         assert pod["runAsNonRoot"] is True and pod["runAsUser"] >= 1000, workload
@@ -445,8 +456,6 @@ def test_autoscalers(name):
 
 
 def test_prometheus_adapter_serves_the_metric_the_hpa_asks_for():
-    import yaml
-
     rules = yaml.safe_load(ADAPTER.read_text())["rules"]["custom"]
     served = {r["name"]["as"] for r in rules}
     hpa = one(overlay("gpu"), "HorizontalPodAutoscaler", "cliplens-embedding")
@@ -519,8 +528,8 @@ def test_servicemonitor_scrapes_each_pod_once_under_its_component_name():
 
 
 def test_indexed_job_shards_through_the_gateway():
-    objects = render(EXAMPLE)
-    (job,) = find(objects, "Job")
+    objects = example()
+    job = one(objects, "Job", "cliplens-mutual-knowledge")
     spec = job["spec"]
     assert spec["completionMode"] == "Indexed"
     assert 1 <= spec["parallelism"] <= spec["completions"]
@@ -537,3 +546,21 @@ def test_indexed_job_shards_through_the_gateway():
     config = one(objects, "ConfigMap", volume["configMap"]["name"])
     assert config["data"]["shard_job.py"] == (EXAMPLE / "shard_job.py").read_text()
     assert container["command"][:2] == ["python", "/job/shard_job.py"]
+
+
+def test_aggregation_job_reads_what_the_shards_write():
+    objects = example()
+    shards = one(objects, "Job", "cliplens-mutual-knowledge")["spec"]["template"]["spec"]
+    aggregate = one(objects, "Job", "cliplens-mutual-knowledge-aggregate")["spec"]["template"][
+        "spec"]
+
+    def env(spec):
+        return {e["name"]: e.get("value") for e in spec["containers"][0]["env"]}
+
+    for key in ("SHARDS", "DATASET_DIR"):
+        assert env(aggregate)[key] == env(shards)[key], key
+    assert aggregate["containers"][0]["command"][-1] == "aggregate"
+    volumes = {v["name"]: v for v in shards["volumes"]}
+    assert {v["name"]: v for v in aggregate["volumes"]} == volumes
+    assert one(objects, "Job", "cliplens-mutual-knowledge-aggregate")["metadata"][
+        "namespace"] == NAMESPACE
