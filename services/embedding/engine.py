@@ -28,6 +28,7 @@ from cliplens.embedding.loading import (
     ModelLoadError,
     build,
     file_fingerprint,
+    quiet_open_clip,
     register_architecture,
     resolve_device,
 )
@@ -128,8 +129,10 @@ class Engine:
         spec = surgery.inspect_visual(model.visual)
         depth = self._depth(entry, spec)
         context = int(model.context_length)
-        pre = Preprocessor(built.preprocess_cfg, get_tokenizer(built.architecture),
-                           context_length=context, limits=self.config.image_limits)
+        with quiet_open_clip():
+            tokenizer = get_tokenizer(built.architecture)
+        pre = Preprocessor(built.preprocess_cfg, tokenizer, context_length=context,
+                           limits=self.config.image_limits)
         backend = TorchBackend(model, spec=spec, depth=max(depth, 1), device=device,
                                precision=precision)
         return LoadedModel(name=entry.name, entry=entry, architecture=built.architecture,
@@ -175,7 +178,9 @@ class Engine:
                                   tuple(vision["grid"]), vision.get("unsupported", ""))
         cfg = {k: tuple(v) if isinstance(v, list) else v
                for k, v in meta["preprocess_cfg"].items()}
-        pre = Preprocessor(cfg, get_tokenizer(arch), context_length=meta["context_length"],
+        with quiet_open_clip():
+            tokenizer = get_tokenizer(arch)
+        pre = Preprocessor(cfg, tokenizer, context_length=meta["context_length"],
                            limits=self.config.image_limits)
         return LoadedModel(name=entry.name, entry=entry, architecture=meta["architecture"],
                            fingerprint=meta["fingerprint"],

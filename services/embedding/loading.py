@@ -12,6 +12,7 @@ key order.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -29,6 +30,29 @@ from cliplens.embedding.registry import ModelEntry
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 log = logging.getLogger(__name__)
 RANDOM_SEED = 0
+
+
+class _OpenClipChatter(logging.Filter):
+    """Drops open_clip's root-logger notes while a model is built here.
+
+    open_clip warns "No pretrained weights loaded ... initialized randomly" because the weights
+    are loaded by this module afterwards, which would mislead whoever reads the logs.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.ERROR or "open_clip" not in record.pathname
+
+
+@contextlib.contextmanager
+def quiet_open_clip():
+    """Silence open_clip's informational root-logger records for the block."""
+    root = logging.getLogger()
+    chatter = _OpenClipChatter()
+    root.addFilter(chatter)
+    try:
+        yield
+    finally:
+        root.removeFilter(chatter)
 
 
 class ModelLoadError(FailedPrecondition):
@@ -183,7 +207,7 @@ def build(entry: ModelEntry, *, device: str = "cpu", precision: str = "fp32") ->
                   force_quick_gelu=quick_gelu, force_preprocess_cfg=overrides,
                   pretrained_image=False, pretrained_text=False)
     if entry.random_weights:
-        with torch.random.fork_rng(devices=[]):
+        with torch.random.fork_rng(devices=[]), quiet_open_clip():
             torch.manual_seed(RANDOM_SEED)
             model = open_clip.create_model(arch, **kwargs)
         fingerprint = state_fingerprint(model.state_dict())
@@ -191,7 +215,8 @@ def build(entry: ModelEntry, *, device: str = "cpu", precision: str = "fp32") ->
         path = Path(entry.weights)
         state = read_state_dict(path)
         fingerprint = file_fingerprint(path)
-        model = open_clip.create_model(arch, **kwargs)
+        with quiet_open_clip():
+            model = open_clip.create_model(arch, **kwargs)
         _load_into(model, state, path)
         del state
     model = model.to(device).eval()
