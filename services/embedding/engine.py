@@ -71,6 +71,15 @@ def _l2(x: np.ndarray) -> np.ndarray:
     return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
 
 
+def _deadline(timeout: float | None) -> float | None:
+    return None if timeout is None else time.monotonic() + timeout
+
+
+def _left(deadline: float | None) -> float | None:
+    """Seconds left before `deadline` (preprocessing has used some of the caller's time)."""
+    return None if deadline is None else deadline - time.monotonic()
+
+
 def _split(array: np.ndarray, rows: Sequence[int]) -> list[np.ndarray]:
     return np.split(array, np.cumsum(rows)[:-1]) if len(rows) > 1 else [array]
 
@@ -272,10 +281,12 @@ class Engine:
                             pixels: np.ndarray | None = None, normalize: bool = False,
                             timeout: float | None = None) -> tuple[LoadedModel, np.ndarray]:
         """(N, D) image embeddings of encoded images or preprocessed pixels."""
+        deadline = _deadline(timeout)
         model = self.get(name)
         prepare = self._pixels(model, images, pixels)
         batch = await asyncio.to_thread(prepare)
-        out = await self._images_batcher(model).submit(batch, rows=len(batch), timeout=timeout)
+        out = await self._images_batcher(model).submit(batch, rows=len(batch),
+                                                       timeout=_left(deadline))
         return model, _l2(out) if normalize else out
 
     async def encode_texts(self, name: str, texts: Sequence[str], *, normalize: bool = False,
@@ -294,9 +305,10 @@ class Engine:
                 raise InvalidArgument(f"texts[{i}]: expected at most "
                                       f"{self.config.max_text_chars} characters, got "
                                       f"{len(text)}")
+        deadline = _deadline(timeout)
         tokens = await asyncio.to_thread(model.pre.tokenize, texts)
         out = await self._texts_batcher(model).submit(tokens.ids, rows=len(texts),
-                                                      timeout=timeout)
+                                                      timeout=_left(deadline))
         return model, _l2(out) if normalize else out, tokens
 
     async def encode_dense(self, name: str, *, images: Sequence[bytes] = (),
@@ -304,6 +316,7 @@ class Engine:
                            size: tuple[int, int] = (0, 0), normalize: bool = False,
                            timeout: float | None = None) -> tuple[LoadedModel, DenseArrays]:
         """Dense tokens (raw or surgery) and keys of images or pixels."""
+        deadline = _deadline(timeout)
         model = self.get(name)
         if model.spec.unsupported or not model.surgery_depth:
             raise Unimplemented(f"dense tokens: model {model.name} is unsupported: "
@@ -333,7 +346,7 @@ class Engine:
         batch = await asyncio.to_thread(prepare)
         dims = (batch.shape[2], batch.shape[3])
         out = await self._dense_batcher(model, surgery_mode, dims).submit(
-            batch, rows=len(batch), timeout=timeout)
+            batch, rows=len(batch), timeout=_left(deadline))
         if normalize:
             out = DenseArrays(raw=_l2(out.raw), keys=out.keys, grid=out.grid,
                               surgery=None if out.surgery is None else _l2(out.surgery))
@@ -350,6 +363,7 @@ class Engine:
                              normalize: bool = False, timeout: float | None = None
                              ) -> tuple[LoadedModel, int, AsyncIterator[tuple[int, np.ndarray]]]:
         """One embedding per window; returns the model, the count and an iterator of chunks."""
+        deadline = _deadline(timeout)
         model = self.get(name)
         if chunk < 0:
             raise InvalidArgument(f"chunk_size: expected >= 0, got {chunk}")
@@ -362,7 +376,6 @@ class Engine:
                                          padding=padding, seed=seed)
         stream = chunk or self.config.region_chunk_size
         piece = min(stream, self.config.region_chunk_size)
-        deadline = None if timeout is None else time.monotonic() + timeout
 
         def crop(lo: int, hi: int) -> torch.Tensor:
             return regions.crop_windows(
@@ -381,8 +394,7 @@ class Engine:
                     pixels = await pending
                     if i + 1 < len(bounds):  # crop the next piece while this one computes
                         pending = asyncio.ensure_future(asyncio.to_thread(crop, *bounds[i + 1]))
-                    left = None if deadline is None else deadline - time.monotonic()
-                    out = await batcher.submit(pixels, rows=hi - lo, timeout=left)
+                    out = await batcher.submit(pixels, rows=hi - lo, timeout=_left(deadline))
                     done.append(_l2(out) if normalize else out)
                     if hi - offset >= stream or hi == len(ints):
                         yield offset, np.concatenate(done)
