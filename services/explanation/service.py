@@ -11,7 +11,7 @@ import numpy as np
 from cliplens.core.errors import InvalidArgument
 from cliplens.core.server import RunningServer, start_server
 from cliplens.core.tensors import from_proto, to_proto
-from cliplens.explanation import metrics
+from cliplens.explanation import service_metrics as metrics
 from cliplens.explanation.cache import EmbeddingCache
 from cliplens.explanation.config import ExplanationConfig
 from cliplens.explanation.metrics import curve_auc
