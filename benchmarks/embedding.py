@@ -236,7 +236,25 @@ def bench_batching(registry: Path, name: str, clients: int, seconds: float,
     return {"model": name, "clients": clients,
             "on_images_per_s": statistics.median(rates["on"]),
             "off_images_per_s": statistics.median(rates["off"]),
-            "ratio": _ratio(rates, "on", "off")}
+            "ratio": _ratio(rates, "on", "off"),
+            "forward_only": _forward_ceiling(registry, name)}
+
+
+def _forward_ceiling(registry: Path, name: str) -> dict:
+    """In-process encode_image at batch 16 vs batch 1 (images/s): what batching can win at
+    most on this machine when the forward pass itself dominates."""
+    model = _build(registry, name).model
+    one, sixteen = torch.randn(1, 3, 80, 80), torch.randn(16, 3, 80, 80)
+
+    def run(x):
+        with torch.inference_mode():
+            model.encode_image(x)
+
+    rates = _interleaved({"batch1": (lambda: run(one), 1, True),
+                          "batch16": (lambda: run(sixteen), 16, True)}, repeats=3, calls=16)
+    return {"batch1_images_per_s": statistics.median(rates["batch1"]),
+            "batch16_images_per_s": statistics.median(rates["batch16"]),
+            "ratio": _ratio(rates, "batch16", "batch1")}
 
 
 def bench_onnx(registry: Path, onnx_dir: Path, batch: int, q: dict) -> dict:
@@ -379,6 +397,10 @@ def _table(r: dict) -> str:
         rows.append((f"batching on vs off, {b['clients']} clients, {b['model']} (images/s)",
                      f"{b['on_images_per_s']:.1f}", f"{b['off_images_per_s']:.1f}",
                      f"{b['ratio']:.2f}", ">= 3"))
+        f = b["forward_only"]
+        rows.append(("  context: in-process forward, batch 16 vs batch 1 (images/s)",
+                     f"{f['batch16_images_per_s']:.1f}", f"{f['batch1_images_per_s']:.1f}",
+                     f"{f['ratio']:.2f}", "ceiling"))
     if "onnx" in r:
         o = r["onnx"]
         rows.append((f"ONNX Runtime ({o['provider']}) vs torch, {o['model']}, batch "
