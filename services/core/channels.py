@@ -53,7 +53,7 @@ def channel_options(max_message_bytes: int, *, retries: bool = True,
         ("grpc.max_receive_message_length", max_message_bytes),
         ("grpc.keepalive_time_ms", 30_000),
         ("grpc.enable_retries", 1 if retries else 0),
-        ("grpc.service_config", service_config(max_attempts=max_attempts)),
+        ("grpc.service_config", service_config(max_attempts=min(5, max_attempts))),
         # Reconnect quickly after a peer restarts instead of waiting out a long backoff.
         ("grpc.initial_reconnect_backoff_ms", 200),
         ("grpc.max_reconnect_backoff_ms", 2000),
@@ -71,9 +71,10 @@ def channel_credentials(ca: str = "", cert: str = "", key: str = "") -> grpc.Cha
 
 def aio_channel(target: str, *, max_message_bytes: int = 64 << 20,
                 credentials: grpc.ChannelCredentials | None = None,
-                retries: bool = True) -> grpc.aio.Channel:
+                retries: bool = True, max_attempts: int = 4) -> grpc.aio.Channel:
     """An asyncio channel to a peer service."""
-    opts = channel_options(max_message_bytes, retries=retries)
+    opts = channel_options(max_message_bytes, retries=retries and max_attempts > 1,
+                           max_attempts=max(2, max_attempts))
     target = normalize_target(target)
     if credentials is not None:
         return grpc.aio.secure_channel(target, credentials, options=opts)
@@ -82,9 +83,10 @@ def aio_channel(target: str, *, max_message_bytes: int = 64 << 20,
 
 def sync_channel(target: str, *, max_message_bytes: int = 64 << 20,
                  credentials: grpc.ChannelCredentials | None = None,
-                 retries: bool = True) -> grpc.Channel:
+                 retries: bool = True, max_attempts: int = 4) -> grpc.Channel:
     """A blocking channel (SDK, CLI, tests)."""
-    opts = channel_options(max_message_bytes, retries=retries)
+    opts = channel_options(max_message_bytes, retries=retries and max_attempts > 1,
+                           max_attempts=max(2, max_attempts))
     target = normalize_target(target)
     if credentials is not None:
         return grpc.secure_channel(target, credentials, options=opts)

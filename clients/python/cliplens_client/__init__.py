@@ -2,15 +2,18 @@
 
     from cliplens.client import Client
     client = Client("127.0.0.1:50150", api_key="...")
-    client.lexicon.GetSynset(lexicon_pb2.GetSynsetRequest(id="dog.n.01"))
+    maps = client.surgery("scene.png", ["car.n.01", "tree.n.01"])   # numpy maps
+    client.lexicon.GetSynset(lexicon_pb2.GetSynsetRequest(id="dog.n.01"))   # any raw RPC
 
-`client.embedding`, `client.lexicon`, `client.explanation` and `client.gateway` are the raw
-services (every RPC of `cliplens.v1`, with the key, deadline and typed errors applied); the
-high-level helpers build on them.
+High-level calls take paths, bytes, PIL images or numpy arrays and return numpy arrays and
+small dataclasses; `client.embedding`, `client.lexicon`, `client.explanation` and
+`client.gateway` expose every RPC of `cliplens.v1` with the key, deadline and typed errors
+applied. `AsyncClient` is the same for asyncio.
 """
 
 from __future__ import annotations
 
+from cliplens.client.aio import AsyncClient
 from cliplens.client.errors import (
     AlreadyExistsError,
     CliplensClientError,
@@ -22,10 +25,11 @@ from cliplens.client.errors import (
     UnauthenticatedError,
     UnavailableError,
 )
+from cliplens.client.operations import overlay
 from cliplens.client.sync import Client
 
 __all__ = [
-    "AlreadyExistsError", "Client", "CliplensClientError", "DeadlineExceededError",
-    "InvalidArgumentError", "NotFoundError", "PermissionDeniedError", "ResourceExhaustedError",
-    "UnauthenticatedError", "UnavailableError",
+    "AlreadyExistsError", "AsyncClient", "Client", "CliplensClientError",
+    "DeadlineExceededError", "InvalidArgumentError", "NotFoundError", "PermissionDeniedError",
+    "ResourceExhaustedError", "UnauthenticatedError", "UnavailableError", "overlay",
 ]
