@@ -67,7 +67,7 @@ class ExplanationServicer(explanation_pb2_grpc.ExplanationServiceServicer):
         ref, sims = await rank(self.peers, model=request.model, images=images,
                                texts=request.texts, timeout=context.time_remaining())
         k = request.top_k or len(request.texts)
-        rankings = [pb.RankedTexts(texts=[pb.ScoredText(text=request.texts[j],
+        rankings = [pb.RankedTexts(texts=[common_pb2.ScoredText(text=request.texts[j],
                                                         score=float(row[j]))
                                           for j in np.argsort(-row)[:k]]) for row in sims]
         return pb.RankResponse(model=ref, similarities=to_proto(sims), rankings=rankings)
@@ -223,7 +223,8 @@ def analysis_proto(a: Analysis, image, overlay: bool) -> pb.MutualKnowledgeResul
         concepts.append(pb.VisualConcept(
             index=i, importance=float(a.importance[i]),
             mask=map_proto(f"concept {i}", grid, mask.astype(np.float32), image.pixels, overlay),
-            descriptors=[pb.ScoredText(text=t, score=s) for t, s in a.concept_descriptors[i]]))
+            descriptors=[common_pb2.ScoredText(text=t, score=s)
+                         for t, s in a.concept_descriptors[i]]))
     fg_full = np.asarray(a.masks.any(axis=0), np.float32)
     evaluation = None
     if a.walks is not None:
@@ -239,8 +240,8 @@ def analysis_proto(a: Analysis, image, overlay: bool) -> pb.MutualKnowledgeResul
         model=a.model, prediction=pb.Prediction(label=a.label, index=a.label_index,
                                                 probability=a.probability),
         concepts=concepts,
-        visual_descriptors=[pb.ScoredText(text=t, score=s) for t, s in a.dv],
-        textual_descriptors=[pb.ScoredText(text=t, score=s) for t, s in a.dy],
+        visual_descriptors=[common_pb2.ScoredText(text=t, score=s) for t, s in a.dv],
+        textual_descriptors=[common_pb2.ScoredText(text=t, score=s) for t, s in a.dy],
         mutual_information=a.mi, mi_curve=a.curve.tolist(), auc=a.auc,
         foreground=map_proto("foreground", a.foreground.astype(np.float32), fg_full,
                              image.pixels, overlay),
