@@ -1,0 +1,5 @@
+"""`python -m cliplens.client.cli` is the `cliplens` command."""
+
+from cliplens.client.cli import main
+
+main()
