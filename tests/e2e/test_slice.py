@@ -61,8 +61,9 @@ def test_every_metrics_endpoint_counts_calls(deployment, service):
 
 
 def test_overlay_png_decodes_to_the_image_size(deployment):
-    from PIL import Image
     import io
+
+    from PIL import Image
 
     example = load_examples()[2]
     with Client(deployment.address("gateway"), timeout=60) as client:
