@@ -240,6 +240,13 @@ def test_cuda_variant_uses_the_cuda_build_and_nvml():
     assert env_of("embedding")["CLIPLENS_EMBEDDING_DEVICE"] == "cpu"
 
 
+def test_sources_are_readable_by_the_runtime_user():
+    for stage in ("venv-cpu", "venv-cuda"):
+        runs = " ".join(BY_NAME[stage].all("RUN"))
+        assert "chmod -R a+rX,go-w /opt/cliplens/app" in runs, stage
+        assert "compileall" in runs, stage
+
+
 def test_writable_paths_exist_for_the_non_root_user():
     runtime = " ".join(BY_NAME["runtime"].all("RUN"))
     for target in TARGETS:
