@@ -9,7 +9,7 @@ import grpc
 
 from cliplens.client import operations as ops
 from cliplens.client.errors import CliplensClientError, from_rpc_error
-from cliplens.client.sync import DEFAULT_TARGET
+from cliplens.client.sync import default_target
 from cliplens.core.channels import aio_channel, channel_credentials
 from cliplens.v1 import (
     embedding_pb2_grpc,
@@ -67,11 +67,11 @@ def _operation(build: Callable[..., ops.Operation]):
 class AsyncClient:
     """An asyncio connection to a cliplens gateway; use `async with AsyncClient(...) as c`."""
 
-    def __init__(self, target: str = DEFAULT_TARGET, *, api_key: str | None = None,
+    def __init__(self, target: str | None = None, *, api_key: str | None = None,
                  timeout: float | None = None, retries: int = 3, ca: str | None = None,
                  cert: str | None = None, key: str | None = None, max_message_mb: int = 64):
         creds = channel_credentials(ca, cert or "", key or "") if ca else None
-        self.target = target
+        self.target = target = target or default_target()
         self.timeout = timeout
         self.metadata: tuple[tuple[str, str], ...] = (
             (("authorization", f"Bearer {api_key}"),) if api_key else ())

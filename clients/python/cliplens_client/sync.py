@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Callable, Iterator, Sequence
 
 import grpc
@@ -22,6 +23,11 @@ from cliplens.v1 import (
 )
 
 DEFAULT_TARGET = "127.0.0.1:50150"
+
+
+def default_target() -> str:
+    """`$CLIPLENS_TARGET`, else the local deployment's gateway."""
+    return os.environ.get("CLIPLENS_TARGET", DEFAULT_TARGET)
 
 
 class _Service:
@@ -73,11 +79,11 @@ class Client:
     mutual TLS).
     """
 
-    def __init__(self, target: str = DEFAULT_TARGET, *, api_key: str | None = None,
+    def __init__(self, target: str | None = None, *, api_key: str | None = None,
                  timeout: float | None = None, retries: int = 3, ca: str | None = None,
                  cert: str | None = None, key: str | None = None, max_message_mb: int = 64):
         creds = channel_credentials(ca, cert or "", key or "") if ca else None
-        self.target = target
+        self.target = target = target or default_target()
         self.timeout = timeout
         self.metadata: tuple[tuple[str, str], ...] = (
             (("authorization", f"Bearer {api_key}"),) if api_key else ())
