@@ -35,7 +35,15 @@ def grpc_options(config: ServiceConfig) -> list[tuple[str, int]]:
     """Channel/server options shared by servers and the clients they make."""
     size = config.max_message_bytes
     return [("grpc.max_send_message_length", size), ("grpc.max_receive_message_length", size),
-            ("grpc.so_reuseport", 0)]
+            ("grpc.so_reuseport", 0),
+            # Accept the clients' 30 s keepalive pings (the default allows one per 5 minutes
+            # and would close long streams with GOAWAY too_many_pings).
+            ("grpc.http2.min_recv_ping_interval_without_data_ms", 10_000),
+            ("grpc.keepalive_permit_without_calls", 1),
+            # Age connections out so clients re-resolve DNS and spread over new replicas;
+            # in-flight calls (long streams included) get 10 minutes to finish.
+            ("grpc.max_connection_age_ms", 300_000),
+            ("grpc.max_connection_age_grace_ms", 600_000)]
 
 
 def server_credentials(config: ServiceConfig) -> grpc.ServerCredentials | None:
@@ -48,6 +56,15 @@ def server_credentials(config: ServiceConfig) -> grpc.ServerCredentials | None:
             pair, root_certificates=Path(config.tls_client_ca).read_bytes(),
             require_client_auth=True)
     return grpc.ssl_server_credentials(pair)
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("cliplens")
+    except PackageNotFoundError:
+        return "unknown"
 
 
 @dataclass
@@ -127,6 +144,7 @@ async def start_server(
     metrics_port = -1
     if config.metrics_port >= 0:
         metrics_port = metrics.start_metrics_server(config.metrics_host, config.metrics_port)
+    metrics.BUILD.info({"version": _version(), "service": name})
     running = RunningServer(name=name, server=server, health=health_servicer,
                             service_names=service_names, port=port, metrics_port=metrics_port,
                             grace=config.grace_seconds)
