@@ -185,6 +185,11 @@ class Engine:
         spec = surgery.VisionSpec(vision["kind"], vision["layers"],
                                   tuple(vision["image_size"]), tuple(vision["stride"]),
                                   tuple(vision["grid"]), vision.get("unsupported", ""))
+        if self._depth(entry, spec) != meta["surgery_depth"]:
+            raise OnnxBackendError(
+                f"onnx: export in {backend.folder} has surgery depth {meta['surgery_depth']} "
+                f"but the registry now says {self._depth(entry, spec)}; re-run "
+                f"`cliplens export-onnx {entry.name}`")
         cfg = {k: tuple(v) if isinstance(v, list) else v
                for k, v in meta["preprocess_cfg"].items()}
         with quiet_open_clip():

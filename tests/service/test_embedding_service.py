@@ -408,3 +408,21 @@ def test_onnx_backend_refuses_a_stale_export(serve, weights, tmp_path):
                              onnx_dir=str(tmp_path / "onnx"), onnx_provider="cpu")
     with pytest.raises(OnnxBackendError, match="re-run `cliplens export-onnx tw`"):
         serve(lambda: start(config))
+
+
+def test_onnx_backend_refuses_an_export_with_another_surgery_depth(serve, weights, tmp_path):
+    from cliplens.embedding.backends.onnx_backend import OnnxBackendError
+    from cliplens.embedding.onnx_export import export
+    from cliplens.embedding.registry import Registry
+
+    folder = tmp_path / "registry"
+    folder.mkdir()
+    entry_yaml = f"name: tw\nconfig: {TOYWORLD_CONFIG}\nweights: {weights}\n"
+    (folder / "tw.yaml").write_text(entry_yaml)
+    export(Registry([folder], model_dir=folder).resolve("tw"), tmp_path / "onnx")
+    (folder / "tw.yaml").write_text(entry_yaml + "surgery_depth: 3\n")
+    config = EmbeddingConfig(models=("tw",), default_model="tw", port=0, metrics_port=-1,
+                             registry_dirs=(str(folder),), backend="onnx",
+                             onnx_dir=str(tmp_path / "onnx"), onnx_provider="cpu")
+    with pytest.raises(OnnxBackendError, match="surgery depth 6 but the registry now says 3"):
+        serve(lambda: start(config))
