@@ -21,21 +21,23 @@ MEAN = (0.48145466, 0.4578275, 0.40821073)
 STD = (0.26862954, 0.26130258, 0.27577711)
 
 
-def register() -> str:
-    """Make the `toyworld` architecture known to open_clip; returns its name."""
+def register(config: Path = CONFIG_PATH) -> str:
+    """Make a toyworld architecture known to open_clip (named by the file's stem)."""
     import open_clip
 
-    if "toyworld" not in open_clip.list_models():
-        open_clip.add_model_config(CONFIG_PATH)
-    return "toyworld"
+    name = Path(config).stem
+    if name not in open_clip.list_models():
+        open_clip.add_model_config(config)
+    return name
 
 
-def create(*, pretrained: bool = True, weights: Path = WEIGHTS_PATH):
+def create(*, pretrained: bool = True, weights: Path = WEIGHTS_PATH,
+           config: Path = CONFIG_PATH):
     """The toyworld CLIP in fp32 eval mode, with the shipped (or given) weights."""
     import open_clip
     from safetensors.torch import load_file
 
-    model = open_clip.create_model(register(), pretrained=None)
+    model = open_clip.create_model(register(config), pretrained=None)
     if pretrained:
         if not Path(weights).is_file():
             raise FileNotFoundError(f"toyworld weights not found at {weights}")
@@ -44,11 +46,11 @@ def create(*, pretrained: bool = True, weights: Path = WEIGHTS_PATH):
     return model.eval()
 
 
-def tokenizer():
+def tokenizer(config: Path = CONFIG_PATH):
     """The standard CLIP BPE tokenizer open_clip ships, at toyworld's context length."""
     import open_clip
 
-    return open_clip.get_tokenizer(register())
+    return open_clip.get_tokenizer(register(config))
 
 
 def save_fp16(model: torch.nn.Module, path: Path) -> Path:

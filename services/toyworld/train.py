@@ -50,13 +50,14 @@ def _lr(step: int, steps: int, warmup: int, peak: float) -> float:
 
 
 def train(*, seed: int, steps: int, batch: int, n_scenes: int, lr: float, out: Path,
-          threads: int, eval_every: int, snapshots: Path | None = None) -> dict:
+          threads: int, eval_every: int, snapshots: Path | None = None,
+          config: Path = toymodel.CONFIG_PATH) -> dict:
     """Train from `seed` and write the fp16 checkpoint and model card into `out`."""
     torch.set_num_threads(threads)
     torch.manual_seed(seed)
     t0 = time.time()
-    model = toymodel.create(pretrained=False)
-    tokenizer = toymodel.tokenizer()
+    model = toymodel.create(pretrained=False, config=config)
+    tokenizer = toymodel.tokenizer(config)
     context = model.context_length
     images, tokens = build_pool(n_scenes, 6, seed, tokenizer, context)
     t_data = time.time() - t0
@@ -108,11 +109,11 @@ def train(*, seed: int, steps: int, batch: int, n_scenes: int, lr: float, out: P
     model.eval()
     out.mkdir(parents=True, exist_ok=True)
     weights = toymodel.save_fp16(model, out / toymodel.WEIGHTS_NAME)
-    reloaded = toymodel.create(pretrained=True, weights=weights)
+    reloaded = toymodel.create(pretrained=True, weights=weights, config=config)
     result = zero_shot_eval(reloaded, tokenizer)
     card = {
         "name": "toyworld",
-        "config": json.loads(toymodel.CONFIG_PATH.read_text()),
+        "config": json.loads(Path(config).read_text()),
         "seed": seed, "steps": steps, "batch": batch, "scenes": n_scenes, "lr": lr,
         "threads": threads, "torch": torch.__version__,
         "seconds": {"data": round(t_data), "total": round(t_total)},
@@ -140,11 +141,14 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--eval-every", type=int, default=1000)
     p.add_argument("--out", type=Path, default=toymodel.MODEL_DIR)
     p.add_argument("--snapshots", type=Path, help="also save the weights at every evaluation")
+    p.add_argument("--config", type=Path, default=toymodel.CONFIG_PATH,
+                   help="open_clip model config (for experiments; the shipped model uses "
+                        "the default)")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     train(seed=args.seed, steps=args.steps, batch=args.batch, n_scenes=args.scenes, lr=args.lr,
           out=args.out, threads=args.threads, eval_every=args.eval_every,
-          snapshots=args.snapshots)
+          snapshots=args.snapshots, config=args.config)
 
 
 if __name__ == "__main__":
