@@ -29,6 +29,9 @@ class GatewayConfig(ServiceConfig):
     max_request_mb: int = 32
     # Attempts per idempotent call when a peer answers UNAVAILABLE.
     upstream_attempts: int = 4
+    # Deadline given to an upstream call when the caller set none, so a hung peer cannot hold
+    # a call (and its concurrency slot) forever; 0: none. A caller's own deadline always wins.
+    upstream_timeout_seconds: float = 3600.0
     # How often peer health is polled for the aggregated health and GetStatus.
     health_poll_seconds: float = 2.0
 
@@ -45,5 +48,8 @@ class GatewayConfig(ServiceConfig):
         if not 1 <= self.max_request_mb <= self.max_message_mb:
             raise ConfigError(f"max_request_mb: expected 1..max_message_mb "
                               f"({self.max_message_mb}), got {self.max_request_mb}")
+        if self.upstream_timeout_seconds < 0:
+            raise ConfigError(f"upstream_timeout_seconds: expected >= 0, got "
+                              f"{self.upstream_timeout_seconds}")
         if not 1 <= self.upstream_attempts <= 5:
             raise ConfigError(f"upstream_attempts: expected 1..5, got {self.upstream_attempts}")

@@ -40,19 +40,21 @@ def _forward_metadata(metadata) -> tuple[tuple[str, str], ...]:
     return ((REQUEST_ID_KEY, REQUEST_ID.get()),) if REQUEST_ID.get() else ()
 
 
-def _timeout(context: grpc.aio.ServicerContext) -> float | None:
+def _timeout(context: grpc.aio.ServicerContext, default: float | None) -> float | None:
+    """The caller's remaining time, or `default` when the caller set no deadline."""
     remaining = context.time_remaining()
-    return None if remaining is None else max(remaining, 0.001)
+    return default if remaining is None else max(remaining, 0.001)
 
 
 class Proxy(grpc.GenericRpcHandler):
     """Generic handler that forwards the proxied services' methods to their peers."""
 
     def __init__(self, guard: Guard, channels: dict[str, grpc.aio.Channel], *,
-                 attempts: int = 4):
+                 attempts: int = 4, upstream_timeout: float | None = None):
         self.guard = guard
         self.channels = channels
         self.attempts = attempts
+        self.upstream_timeout = upstream_timeout or None
         self.methods: dict[str, tuple[str, bool]] = {}
         for service, peer in PROXIED.items():
             for m in service.methods:
@@ -91,7 +93,7 @@ class Proxy(grpc.GenericRpcHandler):
             delay = 0.05
             for attempt in range(1, self.attempts + 1):
                 try:
-                    return await call(request, timeout=_timeout(context),
+                    return await call(request, timeout=_timeout(context, self.upstream_timeout),
                                       metadata=_forward_metadata(context))
                 except grpc.aio.AioRpcError as e:
                     again = (retriable and e.code() == grpc.StatusCode.UNAVAILABLE
@@ -112,7 +114,8 @@ class Proxy(grpc.GenericRpcHandler):
         async def handle(request: bytes, context):
             self._admit(context, method)
             call = self.channels[peer].unary_stream(method)(
-                request, timeout=_timeout(context), metadata=_forward_metadata(context))
+                request, timeout=_timeout(context, self.upstream_timeout),
+                metadata=_forward_metadata(context))
             try:
                 async for item in call:
                     yield item

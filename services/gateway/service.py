@@ -89,7 +89,8 @@ async def start(config: GatewayConfig) -> RunningServer:
     guard = Guard(parse_keys(config.api_keys_file, config.api_keys),
                   rate_per_second=config.rate_per_second, burst=config.rate_burst)
     watch = PeerWatch(config, channels)
-    proxy = Proxy(guard, channels, attempts=config.upstream_attempts)
+    proxy = Proxy(guard, channels, attempts=config.upstream_attempts,
+                  upstream_timeout=config.upstream_timeout_seconds)
 
     def register(server: grpc.aio.Server) -> list[str]:
         gateway_pb2_grpc.add_GatewayServiceServicer_to_server(GatewayServicer(guard, watch),
