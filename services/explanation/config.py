@@ -25,12 +25,15 @@ class ExplanationConfig(ServiceConfig):
     max_images: int = 64
     max_labels: int = 1000
     max_concepts: int = 16
+    # Decoded pixels of all the images of one call together (one 40-megapixel image fits).
+    max_request_pixels: int = 50_000_000
     # ConVis grid: windows per EncodeRegions chunk.
     region_chunk: int = 256
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        for name in ("max_images", "max_labels", "max_concepts", "region_chunk", "cache_entries"):
+        for name in ("max_images", "max_labels", "max_concepts", "region_chunk", "cache_entries",
+                     "max_request_pixels"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name}: expected >= 1, got {getattr(self, name)}")
         if not self.embedding_target or not self.lexicon_target:

@@ -17,7 +17,7 @@ from cliplens.explanation.config import ExplanationConfig
 from cliplens.explanation.metrics import curve_auc
 from cliplens.explanation.peers import Peers
 from cliplens.explanation.pipelines.classify import rank, zero_shot
-from cliplens.explanation.pipelines.common import decode_inputs
+from cliplens.explanation.pipelines.common import check_maps_size, decode_inputs
 from cliplens.explanation.pipelines.convis import Progress, convis_maps, ood
 from cliplens.explanation.pipelines.localization import Sample, evaluate_localization
 from cliplens.explanation.pipelines.mutual import Analysis, Options, analyse, summarise
@@ -47,7 +47,8 @@ class ExplanationServicer(explanation_pb2_grpc.ExplanationServiceServicer):
         self.cache = cache
 
     def _images(self, images):
-        return decode_inputs(images, max_images=self.config.max_images)
+        return decode_inputs(images, max_images=self.config.max_images,
+                             max_pixels=self.config.max_request_pixels)
 
     async def Classify(self, request, context):
         images = self._images(request.images)
@@ -74,6 +75,8 @@ class ExplanationServicer(explanation_pb2_grpc.ExplanationServiceServicer):
 
     async def Surgery(self, request, context):
         images = self._images(request.images)
+        check_maps_size(images, len(request.labels), self.config.max_message_bytes,
+                        field="labels")
         with metrics.METHOD_SECONDS.labels("surgery").time():
             out = await surgery_maps(
                 self.peers, self.cache, model=request.model, images=images,
@@ -101,6 +104,8 @@ class ExplanationServicer(explanation_pb2_grpc.ExplanationServiceServicer):
 
     async def Convis(self, request, context):
         (image,) = self._images([request.image])
+        check_maps_size([image], len(request.concepts), self.config.max_message_bytes,
+                        field="concepts")
         events = convis_maps(self.peers, self.cache, model=request.model, image=image,
                              concepts=request.concepts, dictionary=request.dictionary,
                              mode=request.mode, seed=request.seed, iterations=request.iterations,

@@ -27,19 +27,47 @@ class InputImage:
 
 
 def decode_inputs(images: Sequence[common_pb2.Image], *, max_images: int,
-                  limits: ImageLimits = DEFAULT_LIMITS) -> list[InputImage]:
-    """Decode and validate the request's images (INVALID_ARGUMENT naming the bad one)."""
+                  limits: ImageLimits = DEFAULT_LIMITS,
+                  max_pixels: int | None = None) -> list[InputImage]:
+    """Decode and validate the request's images (INVALID_ARGUMENT naming the bad one).
+
+    `max_pixels` bounds the decoded pixels of all the images together: a few kilobytes of
+    well-compressed PNG can decode to hundreds of megabytes each, and every image is held
+    (and its maps computed at its resolution) for the whole call.
+    """
     if not images:
         raise InvalidArgument("images: expected at least one image, got none")
     if len(images) > max_images:
         raise InvalidArgument(f"images: at most {max_images} per call, got {len(images)}")
     out = []
+    total = 0
     for i, img in enumerate(images):
         pixels = to_array(decode_image(img.data, limits=limits, name=f"images[{i}]"))
+        total += pixels.shape[0] * pixels.shape[1]
+        if max_pixels is not None and total > max_pixels:
+            raise InvalidArgument(
+                f"images: expected at most {max_pixels} decoded pixels per call in total, got "
+                f"{total} by images[{i}] ({pixels.shape[1]}x{pixels.shape[0]}); send fewer or "
+                f"smaller images")
         # Re-encode losslessly: the embedding service then decodes exactly these pixels
         # (EXIF rotation and alpha already applied).
         out.append(InputImage(encode_png(pixels), pixels))
     return out
+
+
+def check_maps_size(images: Sequence[InputImage], maps: int, max_bytes: int, *,
+                    field: str) -> None:
+    """Refuse, before computing them, maps at image resolution too large to send back.
+
+    Each of `maps` maps per image is float32 at the image's resolution; together they must fit
+    in one response message of `max_bytes`.
+    """
+    size = 4 * max(1, maps) * sum(image.size[0] * image.size[1] for image in images)
+    if size > max_bytes:
+        raise InvalidArgument(
+            f"{field}: {max(1, maps)} map(s) at image resolution over {len(images)} image(s) "
+            f"would be {size / 2**20:.0f} MiB, over the {max_bytes / 2**20:.0f} MiB message "
+            f"limit; send fewer {field} or smaller images")
 
 
 def patch_size(info: embedding_pb2.ModelInfo) -> int:
