@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from cliplens.core.errors import InvalidArgument
 
 NOISE, BLACK = "noise", "black"
+MAX_COORDINATE = 1 << 24
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,6 +43,10 @@ def check_windows(boxes: np.ndarray, height: int, width: int, *, max_windows: in
     boxes = np.asarray(boxes, dtype=np.float64).reshape(n, 4)
     bad = ~np.isfinite(boxes).all(axis=1)
     _refuse(bad, boxes, field, "coordinates must be finite")
+    # Beyond this a coordinate cannot describe a window of a decodable image, and the integer
+    # arithmetic below would overflow.
+    far = (np.abs(boxes) > MAX_COORDINATE).any(axis=1)
+    _refuse(far, boxes, field, f"coordinates must be within +-{MAX_COORDINATE}")
     ints = np.rint(boxes).astype(np.int64)
     empty = (ints[:, 2] <= ints[:, 0]) | (ints[:, 3] <= ints[:, 1])
     _refuse(empty, boxes, field, "expected x1 > x0 and y1 > y0 (at least one pixel)")
