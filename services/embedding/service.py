@@ -8,6 +8,7 @@ import logging
 import grpc
 import numpy as np
 
+from cliplens.core.errors import InvalidArgument
 from cliplens.core.server import RunningServer, start_server
 from cliplens.core.tensors import from_proto, to_proto
 from cliplens.embedding import regions
@@ -45,6 +46,12 @@ def model_info(model: LoadedModel) -> pb.ModelInfo:
         grid_width=s.grid[1], surgery_depth=model.surgery_depth,
         surgery_unsupported_reason=s.unsupported, load_seconds=model.load_seconds,
         source=model.source)
+
+
+def _padding(value: int) -> str:
+    if value not in _PADDING:
+        raise InvalidArgument(f"padding: expected one of {sorted(_PADDING)}, got {value}")
+    return _PADDING[value]
 
 
 def _pixels(request) -> np.ndarray | None:
@@ -102,7 +109,7 @@ class EmbeddingServicer(pb_grpc.EmbeddingServiceServicer):
                          dtype=np.float64).reshape(-1, 4)
         model, total, chunks = await self.engine.encode_regions(
             request.model, image=request.image.data, boxes=boxes,
-            padding=_PADDING.get(request.padding, regions.NOISE), seed=request.noise_seed,
+            padding=_padding(request.padding), seed=request.noise_seed,
             chunk=request.chunk_size, normalize=request.normalize,
             timeout=context.time_remaining())
         ref = model_ref(model)
