@@ -158,6 +158,12 @@ async def convis_maps(peers: Peers, cache: EmbeddingCache, *, model: str, image:
         raise InvalidArgument(f"mode: unknown value {mode}")
     if iterations < 0 or iterations > 10_000:
         raise InvalidArgument(f"iterations: expected 0..10000, got {iterations}")
+    if padding not in embedding_pb2.Padding.values():
+        raise InvalidArgument(f"padding: expected one of {embedding_pb2.Padding.values()}, "
+                              f"got {padding}")
+    if text_mode not in pb.ConceptText.values():
+        raise InvalidArgument(f"concept_text: expected one of {pb.ConceptText.values()}, "
+                              f"got {text_mode}")
     info = await peers.model_info(model, timeout=timeout)
     names = await resolve_concepts(peers, concepts, limit=max_concepts, timeout=timeout)
     dict_id = dictionary or default_dictionary(info, toyworld_dictionary, default_dict)
@@ -194,7 +200,7 @@ async def convis_maps(peers: Peers, cache: EmbeddingCache, *, model: str, image:
         sampler = math.StochasticSampler(size, ranker, iterations=iterations or 600, seed=seed)
         while (boxes := sampler.propose()) is not None:
             chunks = [(offset, emb) async for ref, offset, emb in peers.regions(
-                model, crop_png, boxes, seed=seed + windows, padding=padding,
+                model, crop_png, boxes, seed=(seed + windows) % 2**64, padding=padding,
                 chunk=max(region_chunk, len(boxes)), timeout=timeout)]
             sampler.feed(np.concatenate([emb for _, emb in sorted(chunks, key=lambda c: c[0])]))
             windows += len(boxes)
