@@ -14,7 +14,7 @@ import uuid
 import grpc
 
 from cliplens.core import metrics
-from cliplens.core.errors import CliplensError
+from cliplens.core.errors import CliplensError, InvalidArgument
 from cliplens.core.logs import REQUEST_ID
 
 log = logging.getLogger("cliplens.rpc")
@@ -75,6 +75,21 @@ class _Call:
         REQUEST_ID.reset(self.token)
 
 
+def _parse(deserialize, raw, method: str):
+    """The request message of `raw` bytes; INVALID_ARGUMENT when they do not parse.
+
+    Parsing happens here rather than in gRPC, which answers an undecodable request with
+    UNKNOWN before any handler (or this interceptor's book-keeping) runs.
+    """
+    if deserialize is None:
+        return raw
+    try:
+        return deserialize(raw)
+    except Exception as e:  # noqa: BLE001 - protobuf raises DecodeError, and others on junk
+        raise InvalidArgument(f"request: not a valid request message for {method} "
+                              f"({type(e).__name__}: {e})") from None
+
+
 class StandardInterceptor(grpc.aio.ServerInterceptor):
     """Wraps every handler of a service with `_Call` book-keeping."""
 
@@ -91,27 +106,29 @@ class StandardInterceptor(grpc.aio.ServerInterceptor):
             return handler
         service = self.service
 
+        deserialize = handler.request_deserializer
+
         if handler.unary_unary:
             inner = handler.unary_unary
 
-            async def unary_unary(request, context):
+            async def unary_unary(raw, context):
                 call = _Call(service, method, context)
                 try:
-                    return await inner(request, context)
+                    return await inner(_parse(deserialize, raw, method), context)
                 except BaseException as e:  # noqa: BLE001 - re-raised by fail()
                     await call.fail(e)
                 finally:
                     call.finish()
 
             return grpc.unary_unary_rpc_method_handler(
-                unary_unary, handler.request_deserializer, handler.response_serializer)
+                unary_unary, None, handler.response_serializer)
         if handler.unary_stream:
             inner_stream = handler.unary_stream
 
-            async def unary_stream(request, context):
+            async def unary_stream(raw, context):
                 call = _Call(service, method, context)
                 try:
-                    async for item in inner_stream(request, context):
+                    async for item in inner_stream(_parse(deserialize, raw, method), context):
                         yield item
                 except BaseException as e:  # noqa: BLE001 - re-raised by fail()
                     await call.fail(e)
@@ -119,5 +136,5 @@ class StandardInterceptor(grpc.aio.ServerInterceptor):
                     call.finish()
 
             return grpc.unary_stream_rpc_method_handler(
-                unary_stream, handler.request_deserializer, handler.response_serializer)
+                unary_stream, None, handler.response_serializer)
         return handler  # client-streaming methods: none in the v1 API
