@@ -112,6 +112,9 @@ def parse_bank(text: str, limits: BankLimits) -> tuple[list[tuple[str, list[str]
     except json.JSONDecodeError as e:
         raise InvalidArgument(f"json: not valid JSON ({e.msg} at line {e.lineno} column "
                               f"{e.colno})") from None
+    except RecursionError:
+        raise InvalidArgument("json: nested too deeply (a bank is {class: [descriptor, ...]}, "
+                              "two levels)") from None
     if not isinstance(doc, dict):
         raise InvalidArgument(f"json: expected an object {{class: [descriptor, ...]}}, got "
                               f"{type(doc).__name__}")
