@@ -19,6 +19,18 @@ from cliplens.core.logs import REQUEST_ID
 
 log = logging.getLogger("cliplens.rpc")
 REQUEST_ID_KEY = "x-request-id"
+MAX_MESSAGE_CHARS = 1000
+
+
+def _clip(message: str) -> str:
+    """A status message short enough for gRPC's 16 KiB metadata limit.
+
+    Messages quote the value they refuse; a long value quoted whole made the status itself too
+    large, and the caller saw RESOURCE_EXHAUSTED (metadata size) instead of the real status.
+    """
+    if len(message) <= MAX_MESSAGE_CHARS + 100:  # a peer's clipped message passes unchanged
+        return message
+    return f"{message[:MAX_MESSAGE_CHARS]}... ({len(message)} characters in all)"
 
 
 def _request_id(context: grpc.aio.ServicerContext) -> str:
@@ -48,7 +60,7 @@ class _Call:
             if exc.trailers:
                 self.context.set_trailing_metadata(
                     ((REQUEST_ID_KEY, self.rid), *exc.trailers.items()))
-            await self.context.abort(exc.code, str(exc))
+            await self.context.abort(exc.code, _clip(str(exc)))
         if isinstance(exc, grpc.aio.AbortError):
             self.code = self.context.code() or grpc.StatusCode.UNKNOWN
             raise exc
