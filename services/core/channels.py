@@ -69,6 +69,16 @@ def channel_credentials(ca: str = "", cert: str = "", key: str = "") -> grpc.Cha
         certificate_chain=Path(cert).read_bytes() if cert else None)
 
 
+def peer_credentials(config) -> grpc.ChannelCredentials | None:
+    """How a service dials its peers: TLS (mutual with its client certificate) or plaintext.
+
+    `config` is a ServiceConfig (its tls_peer_ca, tls_peer_cert and tls_peer_key).
+    """
+    if not config.tls_peer_ca:
+        return None
+    return channel_credentials(config.tls_peer_ca, config.tls_peer_cert, config.tls_peer_key)
+
+
 def aio_channel(target: str, *, max_message_bytes: int = 64 << 20,
                 credentials: grpc.ChannelCredentials | None = None,
                 retries: bool = True, max_attempts: int = 4) -> grpc.aio.Channel:

@@ -51,8 +51,11 @@ class ServiceConfig:
     tls_cert: str = ""
     tls_key: str = ""
     tls_client_ca: str = ""
-    # CA that signs the peers' certificates, used when this service dials other services.
+    # CA that signs the peers' certificates, used when this service dials other services, and
+    # this service's client certificate and key for peers that require mutual TLS.
     tls_peer_ca: str = ""
+    tls_peer_cert: str = ""
+    tls_peer_key: str = ""
 
     def __post_init__(self) -> None:
         _check(0 <= self.port <= 65535, "port", "0..65535", self.port)
@@ -69,7 +72,12 @@ class ServiceConfig:
                "both or neither", (self.tls_cert, self.tls_key))
         _check(not self.tls_client_ca or bool(self.tls_cert), "tls_client_ca",
                "only with tls_cert and tls_key", self.tls_client_ca)
-        for name in ("tls_cert", "tls_key", "tls_client_ca", "tls_peer_ca"):
+        _check(bool(self.tls_peer_cert) == bool(self.tls_peer_key), "tls_peer_cert/tls_peer_key",
+               "both or neither", (self.tls_peer_cert, self.tls_peer_key))
+        _check(not self.tls_peer_cert or bool(self.tls_peer_ca), "tls_peer_cert",
+               "only with tls_peer_ca", self.tls_peer_cert)
+        for name in ("tls_cert", "tls_key", "tls_client_ca", "tls_peer_ca", "tls_peer_cert",
+                     "tls_peer_key"):
             value = getattr(self, name)
             _check(not value or Path(value).is_file(), name, "an existing PEM file", value)
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import grpc
 import numpy as np
 
-from cliplens.core.channels import aio_channel, channel_credentials
+from cliplens.core.channels import aio_channel, peer_credentials
 from cliplens.core.errors import from_peer
 from cliplens.core.interceptors import REQUEST_ID_KEY
 from cliplens.core.logs import REQUEST_ID
@@ -35,7 +35,7 @@ class Peers:
     """Stubs for embedding and lexicon, with deadlines and request ids applied."""
 
     def __init__(self, config: ExplanationConfig):
-        creds = channel_credentials(config.tls_peer_ca) if config.tls_peer_ca else None
+        creds = peer_credentials(config)
         self.embedding_channel = aio_channel(config.embedding_target, credentials=creds,
                                              max_message_bytes=config.max_message_bytes)
         self.lexicon_channel = aio_channel(config.lexicon_target, credentials=creds,

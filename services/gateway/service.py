@@ -8,7 +8,7 @@ import logging
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from cliplens.core.channels import aio_channel, channel_credentials
+from cliplens.core.channels import aio_channel, peer_credentials
 from cliplens.core.server import RunningServer, start_server
 from cliplens.gateway.auth import Guard, parse_keys
 from cliplens.gateway.config import GatewayConfig
@@ -82,7 +82,7 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServiceServicer):
 
 async def start(config: GatewayConfig) -> RunningServer:
     """Start the gateway (SERVING at once; peers' health is polled in the background)."""
-    creds = channel_credentials(config.tls_peer_ca) if config.tls_peer_ca else None
+    creds = peer_credentials(config)
     channels = {peer: aio_channel(getattr(config, f"{peer}_target"), credentials=creds,
                                   max_message_bytes=config.max_message_bytes, retries=False)
                 for peer in ("embedding", "lexicon", "explanation")}
