@@ -125,6 +125,7 @@ def parse_bank(text: str, limits: BankLimits) -> tuple[list[tuple[str, list[str]
                               f"{len(doc)}")
     classes, warnings = [], []
     for raw_name, items in doc.items():
+        _check_unicode(raw_name, "json: class name")
         name = " ".join(raw_name.split())
         if not name or len(name) > limits.max_class_chars:
             raise InvalidArgument(f"json: class name {raw_name[:80]!r}: expected 1.."
@@ -140,6 +141,7 @@ def parse_bank(text: str, limits: BankLimits) -> tuple[list[tuple[str, list[str]
         for i, item in enumerate(items):
             if not isinstance(item, str):
                 raise InvalidArgument(f"{where}[{i}]: expected a string, got {_show(item)}")
+            _check_unicode(item, f"{where}[{i}]")
             text_i = " ".join(item.split())
             if not text_i:
                 raise InvalidArgument(f"{where}[{i}]: expected a non-empty descriptor, got "
@@ -159,6 +161,15 @@ def parse_bank(text: str, limits: BankLimits) -> tuple[list[tuple[str, list[str]
             raise InvalidArgument(f"json: class {name!r} appears more than once")
         classes.append((name, list(kept)))
     return classes, warnings
+
+
+def _check_unicode(text: str, where: str) -> None:
+    """JSON's \\ud800-style escapes can spell lone surrogates, which are not text (UTF-8)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise InvalidArgument(f"{where}: contains the lone surrogate "
+                              f"\\u{ord(text[e.start]):04x} (not valid Unicode text)") from None
 
 
 def _show(value: object) -> str:
