@@ -20,12 +20,16 @@ def heldout_single_object(n_per_class: int, size: int):
                                   kind="normal")
 
 
+def _device(model) -> torch.device:
+    return next(model.parameters()).device
+
+
 @torch.inference_mode()
 def class_text_embeddings(model, tokenizer) -> torch.Tensor:
     """Normalised mean of the normalised prompt embeddings of each class (K x D)."""
     rows = []
     for toy in CLASSES:
-        t = model.encode_text(tokenizer(class_prompts(toy.synset)))
+        t = model.encode_text(tokenizer(class_prompts(toy.synset)).to(_device(model)))
         t = t / t.norm(dim=-1, keepdim=True)
         m = t.mean(0)
         rows.append(m / m.norm())
@@ -46,9 +50,9 @@ def zero_shot_eval(model, tokenizer, *, n_per_class: int = HELDOUT_PER_CLASS,
 
     def flush():
         x = torch.from_numpy(np.stack(chunk)).permute(0, 3, 1, 2).float() / 255.0
-        f = model.encode_image((x - mean) / std)
+        f = model.encode_image(((x - mean) / std).to(_device(model)))
         f = f / f.norm(dim=-1, keepdim=True)
-        preds.extend((f @ text.T).argmax(1).tolist())
+        preds.extend((f @ text.T).argmax(1).cpu().tolist())
         labels.extend(chunk_labels)
         chunk.clear()
         chunk_labels.clear()

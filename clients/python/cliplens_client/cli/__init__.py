@@ -38,7 +38,20 @@ def build_parser() -> argparse.ArgumentParser:
                 continue  # not written yet
             raise
         module.register(sub)
+    _json_anywhere(parser)
     return parser
+
+
+def _json_anywhere(parser: argparse.ArgumentParser) -> None:
+    """Accept `--json` after the command too (`cliplens toyworld eval --json`)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in action.choices.values():
+                if "--json" not in child._option_string_actions:
+                    # SUPPRESS: absent here, the global flag's value stands.
+                    child.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
+                                       help="machine-readable output")
+                _json_anywhere(child)
 
 
 def main(argv: list[str] | None = None) -> None:
