@@ -37,8 +37,9 @@ def grpc_options(config: ServiceConfig) -> list[tuple[str, int]]:
     return [("grpc.max_send_message_length", size), ("grpc.max_receive_message_length", size),
             ("grpc.so_reuseport", 0),
             # Accept the clients' 30 s keepalive pings (the default allows one per 5 minutes
-            # and would close long streams with GOAWAY too_many_pings).
-            ("grpc.http2.min_recv_ping_interval_without_data_ms", 10_000),
+            # and would close long streams with GOAWAY too_many_pings). The C macro is
+            # GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS; its string has no "recv".
+            ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
             ("grpc.keepalive_permit_without_calls", 1),
             # Age connections out so clients re-resolve DNS and spread over new replicas;
             # in-flight calls (long streams included) get 10 minutes to finish.

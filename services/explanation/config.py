@@ -23,6 +23,9 @@ class ExplanationConfig(ServiceConfig):
     toyworld_dictionary: str = "toyworld"
     default_dictionary: str = "physical"
     max_images: int = 64
+    # Images of one dataset-level call (EvaluateLocalization, MutualKnowledgeDataset), which
+    # stream progress and work through their images a batch at a time.
+    max_dataset_images: int = 1024
     max_labels: int = 1000
     max_concepts: int = 16
     # Decoded pixels of all the images of one call together (one 40-megapixel image fits).
@@ -32,8 +35,8 @@ class ExplanationConfig(ServiceConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        for name in ("max_images", "max_labels", "max_concepts", "region_chunk", "cache_entries",
-                     "max_request_pixels"):
+        for name in ("max_images", "max_dataset_images", "max_labels", "max_concepts",
+                     "region_chunk", "cache_entries", "max_request_pixels"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name}: expected >= 1, got {getattr(self, name)}")
         if not self.embedding_target or not self.lexicon_target:

@@ -46,9 +46,9 @@ class ExplanationServicer(explanation_pb2_grpc.ExplanationServiceServicer):
         self.peers = peers
         self.cache = cache
 
-    def _images(self, images):
-        return decode_inputs(images, max_images=self.config.max_images,
-                             max_pixels=self.config.max_request_pixels)
+    def _images(self, images, *, dataset: bool = False):
+        limit = self.config.max_dataset_images if dataset else self.config.max_images
+        return decode_inputs(images, max_images=limit, max_pixels=self.config.max_request_pixels)
 
     async def Classify(self, request, context):
         images = self._images(request.images)
@@ -139,7 +139,7 @@ class ExplanationServicer(explanation_pb2_grpc.ExplanationServiceServicer):
                                    method=request.method or pb.OOD_METHOD_HIERARCHY)
 
     async def EvaluateLocalization(self, request, context):
-        images = self._images([s.image for s in request.samples])
+        images = self._images([s.image for s in request.samples], dataset=True)
         samples = [Sample(image, s.concept,
                           from_proto(s.mask, name=f"samples[{i}].mask", ndim=2).astype(bool)
                           if s.mask.shape else None,
@@ -178,7 +178,7 @@ class ExplanationServicer(explanation_pb2_grpc.ExplanationServiceServicer):
                     result=analysis_proto(event, image, request.options.overlay))
 
     async def MutualKnowledgeDataset(self, request, context):
-        images = self._images(request.images)
+        images = self._images(request.images, dataset=True)
         options = Options.from_proto(request.options)
         if request.true_labels and len(request.true_labels) != len(images):
             raise InvalidArgument(f"true_labels: expected one per image ({len(images)}), got "

@@ -4,6 +4,12 @@ The scene captions speak WordNet's language (lemmas, synonyms, hypernyms, glosse
 training must not depend on the lexicon's set-up, so the facts are extracted once from WordNet
 3.0 and committed. `python -m cliplens.toyworld.facts` rewrites the file; a unit test checks it
 is not stale against the real WordNet.
+
+The file is training data: the order of a class's hypernyms and the distance recorded for one
+reached by two paths steer which hypernym a caption names, so rewriting it changes the captions
+and a model trained afterwards. NLTK keeps a synset's pointers in a set, so the path order it
+returns changes with the process's hash seed; `build_facts` sorts the paths, and the freshness
+test compares what WordNet says (the hypernyms, their path lengths), not the committed order.
 """
 
 from __future__ import annotations
@@ -44,7 +50,8 @@ def build_facts(wordnet) -> dict:
         lemmas = [x for x in facts["synsets"][toy.synset]["lemmas"]
                   if x not in _EXCLUDED_LEMMAS.get(toy.synset, set())]
         hypernyms = []
-        for path in synset.hypernym_paths():
+        paths = sorted(synset.hypernym_paths(), key=lambda p: [s.name() for s in reversed(p)])
+        for path in paths:
             for distance, hyper in enumerate(reversed(path[:-1]), start=1):
                 if hyper.name() in _TOO_ABSTRACT:
                     continue
@@ -61,6 +68,26 @@ def build_facts(wordnet) -> dict:
             "meronyms": sorted(m.name() for m in synset.part_meronyms()),
         }
     return facts
+
+
+def comparable(facts: dict) -> dict:
+    """The facts with each class's hypernyms as {synset: distance} sets of all path lengths.
+
+    Two fact files that agree here say the same about WordNet, whichever path order each met.
+    """
+    out = {"synsets": facts["synsets"], "classes": {}}
+    for name, info in facts["classes"].items():
+        out["classes"][name] = {**info, "hypernyms": sorted(h["synset"] for h in info["hypernyms"])}
+    return out
+
+
+def path_distances(wordnet, synset: str) -> dict[str, set[int]]:
+    """Every distance at which each hypernym of `synset` lies on some hypernym path."""
+    found: dict[str, set[int]] = {}
+    for path in wordnet.synset(synset).hypernym_paths():
+        for distance, hyper in enumerate(reversed(path[:-1]), start=1):
+            found.setdefault(hyper.name(), set()).add(distance)
+    return found
 
 
 @cache

@@ -7,5 +7,6 @@ def test_json_is_accepted_before_and_after_the_command():
     parser = build_parser()
     assert parser.parse_args(["--json", "toyworld", "eval"]).json is True
     assert parser.parse_args(["toyworld", "eval", "--json"]).json is True
-    assert parser.parse_args(["lexicon", "subtree", "--dictionary", "physical", "bird.n.01", "--json"]).json is True
+    args = ["lexicon", "subtree", "--dictionary", "physical", "bird.n.01", "--json"]
+    assert parser.parse_args(args).json is True
     assert parser.parse_args(["toyworld", "eval"]).json is False

@@ -1,7 +1,11 @@
+import os
+import subprocess
+import sys
+
 import numpy as np
 
 from cliplens.toyworld.captions import article, caption, class_prompts, plural
-from cliplens.toyworld.facts import build_facts, load_facts
+from cliplens.toyworld.facts import build_facts, comparable, load_facts, path_distances
 from cliplens.toyworld.objects import CLASSES
 from cliplens.toyworld.scene import render_scene
 
@@ -9,8 +13,25 @@ from cliplens.toyworld.scene import render_scene
 def test_facts_file_is_fresh_against_wordnet():
     from cliplens.lexicon.wordnet import open_wordnet
 
-    assert build_facts(open_wordnet()) == load_facts(), \
-        "wordnet_facts.json is stale: run python -m cliplens.toyworld.facts"
+    wordnet = open_wordnet()
+    committed = load_facts()
+    assert comparable(build_facts(wordnet)) == comparable(committed), \
+        "wordnet_facts.json is stale: run python -m cliplens.toyworld.facts (and retrain)"
+    for synset, info in committed["classes"].items():
+        distances = path_distances(wordnet, synset)
+        for h in info["hypernyms"]:
+            assert h["distance"] in distances[h["synset"]], (synset, h)
+
+
+def test_facts_do_not_depend_on_the_hash_seed():
+    """NLTK's pointer sets iterate in hash order; the builder must not pass that order on."""
+    code = ("import json; from cliplens.lexicon.wordnet import open_wordnet; "
+            "from cliplens.toyworld.facts import build_facts; "
+            "print(json.dumps(build_facts(open_wordnet())))")
+    outs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                           env={**os.environ, "PYTHONHASHSEED": str(seed)}).stdout
+            for seed in range(4)}
+    assert len(outs) == 1
 
 
 def test_every_class_and_part_is_a_wordnet_noun_synset():
