@@ -1,8 +1,9 @@
 """`cliplens eval quality --json` through the four real services, on held-out toyworld scenes.
 
-A smaller run than the README's table (40 scenes, 70-odd objects: over the per-call image
-limit, so the dataset path is exercised; the same 30 mutual-knowledge images), with floors a few points under what the full run
-measured, so a regression in any method shows while sampling noise does not.
+A smaller run than the README's table: 40 scenes with 70-odd objects (over the per-call image
+limit, so the dataset path is exercised) and the same 30 mutual-knowledge images, with floors
+a few points under what this run measured, so a regression in any method shows while
+sampling noise does not.
 """
 
 import json
