@@ -35,11 +35,13 @@ def _check(report: dict, *, soak: int, max_growth_mb: float) -> None:
         assert r["errors"] == {}, (name, r["errors"])  # under capacity nothing fails
         assert r["rps"] > 0 and 0 < r["p50_ms"] <= r["p99_ms"], (name, r)
     over = report["overload"]
-    # Beyond capacity the excess is refused at once, and nobody waits out the deadline.
+    # Beyond capacity the excess is refused, not queued: nobody waits out the deadline, and a
+    # refusal comes back sooner than an answer (relative, so a loaded machine cannot flip it).
     assert set(over["codes"]) <= {"OK", "RESOURCE_EXHAUSTED"}, over["codes"]
     assert over["codes"].get("RESOURCE_EXHAUSTED", 0) > 0 and over["codes"].get("OK", 0) > 0
     assert over["deadline_exceeded"] == 0
-    assert over["rejected_p99_ms"] < 1000 < over["deadline_s"] * 1000
+    assert over["rejected_p50_ms"] < over["ok_p50_ms"], over
+    assert over["rejected_p99_ms"] < over["deadline_s"] * 1000, over
     s = report["soak"]
     assert s["requests"] == soak and s["codes"] == {"OK": soak}
     assert s["rss_growth_total_mb"] < max_growth_mb, s["rss_growth_mb"]
