@@ -15,11 +15,12 @@ import pytest
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 METHODS = ("raw", "surgery", "convis_grid", "convis_dense", "hypernym")
-# This run's own figures (40 scenes, 30 hypernym samples) less a margin; the README's table has
-# the full run's.
-SURGERY_FLOOR = 0.45
-GRID_FLOOR = 0.50
-HYPERNYM_FLOOR = 0.25
+# This run measured surgery 0.597, grid 0.708, hypernym 0.400 (raw 0.181) on the shipped
+# model; the floors are 10 points under (7 of 72 objects, 3 of 30 hypernym samples). The
+# README's table has the full run's figures.
+SURGERY_FLOOR = 0.50
+GRID_FLOOR = 0.60
+HYPERNYM_FLOOR = 0.30
 
 
 @pytest.fixture(scope="module")
