@@ -76,7 +76,7 @@ class ExplanationServicer(explanation_pb2_grpc.ExplanationServiceServicer):
     async def Surgery(self, request, context):
         images = self._images(request.images)
         check_maps_size(images, len(request.labels), self.config.max_message_bytes,
-                        field="labels")
+                        field="labels", overlay=request.overlay)
         with metrics.METHOD_SECONDS.labels("surgery").time():
             out = await surgery_maps(
                 self.peers, self.cache, model=request.model, images=images,
@@ -105,7 +105,7 @@ class ExplanationServicer(explanation_pb2_grpc.ExplanationServiceServicer):
     async def Convis(self, request, context):
         (image,) = self._images([request.image])
         check_maps_size([image], len(request.concepts), self.config.max_message_bytes,
-                        field="concepts")
+                        field="concepts", overlay=request.overlay)
         events = convis_maps(self.peers, self.cache, model=request.model, image=image,
                              concepts=request.concepts, dictionary=request.dictionary,
                              mode=request.mode, seed=request.seed, iterations=request.iterations,
@@ -167,6 +167,9 @@ class ExplanationServicer(explanation_pb2_grpc.ExplanationServiceServicer):
     async def MutualKnowledge(self, request, context):
         (image,) = self._images([request.image])
         options = Options.from_proto(request.options)
+        # One mask per concept and the foreground, all at image resolution.
+        check_maps_size([image], options.num_concepts + 1, self.config.max_message_bytes,
+                        field="options.num_concepts", overlay=request.options.overlay)
         events = analyse(self.peers, self.cache, model=request.model, image=image,
                          labels=request.labels, bank=request.bank, options=options,
                          timeout=context.time_remaining())

@@ -1,7 +1,8 @@
 """Bad input, fuzzed: the image decoder, tensors, and every public RPC through the gateway.
 
     .venv/bin/pytest tests/reliability/test_fuzz.py                 # fixed examples (CI)
-    .venv/bin/pytest tests/reliability/test_fuzz.py -m slow         # more, random examples
+    .venv/bin/pytest tests/reliability/test_fuzz.py -m slow         # 300 per RPC, fixed too
+    CLIPLENS_FUZZ_EXPLORE=1 .venv/bin/pytest tests/reliability/test_fuzz.py -m slow  # new ones
 
 Every case must get a precise status (OK, INVALID_ARGUMENT, NOT_FOUND, ...), never INTERNAL,
 UNKNOWN, a timeout or a dead process; afterwards no call is left in flight and no file
@@ -11,6 +12,7 @@ descriptor is left open. The cases that found bugs are kept as regression tests 
 from __future__ import annotations
 
 import json
+import os
 import time
 import urllib.request
 from pathlib import Path
@@ -39,7 +41,10 @@ METHODS = {f"{svc}/{m.name}": m for svc, mod in MODULES.items()
            for m in mod.DESCRIPTOR.services_by_name[svc].methods}
 FIXED = settings(max_examples=50, derandomize=True, database=None, deadline=None,
                  suppress_health_check=list(HealthCheck))
+# The slow run is a gate in CI, so it draws the same 300 cases every time (a failure there is
+# reproducible from the commit alone); CLIPLENS_FUZZ_EXPLORE=1 draws new ones each run, to hunt.
 MANY = settings(max_examples=300, database=None, deadline=None,
+                derandomize=os.environ.get("CLIPLENS_FUZZ_EXPLORE") != "1",
                 suppress_health_check=list(HealthCheck))
 
 # -- the image decoder -------------------------------------------------------------------------
@@ -292,6 +297,38 @@ def test_regression_png_bombs_in_one_call_are_refused_early(gateway, cluster):
     assert _call(gateway, "ExplanationService/Surgery", surgery) == "INVALID_ARGUMENT"
     assert time.monotonic() - t0 < 20
     assert cluster.explanation.rss_mb() < 3000
+
+
+@pytest.mark.e2e
+def test_regression_maps_too_large_to_send_are_refused_before_the_work(gateway):
+    """A 5000x5000 PNG bomb under the pixel limit made MutualKnowledge compute six masks at
+    image resolution, a 600 MB reply that gRPC could only fail with RESOURCE_EXHAUSTED."""
+    image = common_pb2.Image(data=bomb(5000))
+    labels = ["car.n.01", "tree.n.01", "bird.n.01"]
+    calls = {
+        "ExplanationService/MutualKnowledge": explanation_pb2.MutualKnowledgeRequest(
+            image=image, labels=labels),
+        "ExplanationService/Surgery": explanation_pb2.SurgeryRequest(images=[image],
+                                                                     labels=labels),
+        "ExplanationService/Convis": explanation_pb2.ConvisRequest(
+            image=image, concepts=["vehicle.n.01"], overlay=True),
+    }
+    for name, request in calls.items():
+        path = f"/cliplens.v1.{name}"
+        stub = (gateway.unary_stream if METHODS[name].server_streaming
+                else gateway.unary_unary)(path, request_serializer=lambda m: m.SerializeToString(),
+                                          response_deserializer=lambda b: b)
+        with pytest.raises(grpc.RpcError) as e:
+            reply = stub(request, timeout=120)
+            if METHODS[name].server_streaming:
+                list(reply)
+        assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT, (name, e.value.details())
+        assert "MiB message limit" in e.value.details(), e.value.details()
+    # One map of a 2000x2000 image fits (16 MiB); with an overlay it still fits (28 MiB).
+    small = explanation_pb2.ConvisRequest(image=common_pb2.Image(data=bomb(2000)),
+                                          concepts=["vehicle.n.01"], overlay=True,
+                                          mode=explanation_pb2.CONVIS_MODE_DENSE)
+    assert _call(gateway, "ExplanationService/Convis", small) == "OK"
 
 
 @pytest.mark.e2e
