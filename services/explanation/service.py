@@ -125,7 +125,7 @@ class ExplanationServicer(explanation_pb2_grpc.ExplanationServiceServicer):
             yield pb.ConvisResponse(result=pb.ConvisResult(
                 model=event.model, maps=maps, dictionary_id=event.dictionary.id,
                 dictionary_content_hash=event.dictionary.content_hash,
-                dictionary_size=len(event.dictionary.synsets), windows=event.windows,
+                dictionary_size=event.dictionary.size, windows=event.windows,
                 parameters=event.parameters, seconds=event.seconds))
 
     async def ScoreOod(self, request, context):

@@ -9,6 +9,7 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from cliplens.client import Client, InvalidArgumentError, NotFoundError
 from cliplens.toyworld.examples import load_examples
+from cliplens.v1 import common_pb2, explanation_pb2
 
 pytestmark = pytest.mark.e2e
 
@@ -94,3 +95,43 @@ def test_peer_down_is_unavailable_then_recovers(deployment):
         assert client.surgery(image, ["car"]).labels == ["car"]
         local.up(deployment, timeout=120)  # restarts what is missing
         assert client.surgery(image, ["car.n.01"]).labels == ["car"]
+
+
+def _lexicon_calls(deployment, method: str) -> float:
+    url = f"http://127.0.0.1:{deployment.metrics_port('lexicon')}/metrics"
+    text = urllib.request.urlopen(url, timeout=10).read().decode()
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+               if line.startswith("cliplens_grpc_requests_handled_total{")
+               and f'method="/cliplens.v1.LexiconService/{method}"' in line)
+
+
+def test_a_cached_dictionary_is_not_fetched_again(deployment):
+    """ConVis learns the dictionary's content hash from GetSubtree; once its embeddings are
+    cached, no call fetches the entries (35 ms for the general dictionary)."""
+    image = common_pb2.Image(data=load_examples()[0].image_path.read_bytes())
+
+    def convis(concept):
+        request = explanation_pb2.ConvisRequest(image=image, concepts=[concept],
+                                                mode=explanation_pb2.CONVIS_MODE_DENSE)
+        return list(client.explanation.Convis(request, timeout=60))[-1].result
+
+    with Client(deployment.address("gateway"), timeout=60) as client:
+        first = convis("vehicle.n.01")
+        fetched = _lexicon_calls(deployment, "GetDictionary")
+        subtrees = _lexicon_calls(deployment, "GetSubtree")
+        for concept in ("plant.n.02", "vehicle.n.01"):
+            again = convis(concept)
+            assert again.dictionary_content_hash == first.dictionary_content_hash
+            assert again.dictionary_size == first.dictionary_size > 100
+        assert _lexicon_calls(deployment, "GetSubtree") == subtrees + 2
+        assert _lexicon_calls(deployment, "GetDictionary") == fetched
+        assert again.maps[0].map.full == first.maps[0].map.full
+
+
+def test_ood_of_a_concept_outside_the_dictionary_is_not_found(deployment):
+    request = explanation_pb2.ScoreOodRequest(
+        images=[common_pb2.Image(data=load_examples()[0].image_path.read_bytes())],
+        concept="dog.n.01")
+    with Client(deployment.address("gateway"), timeout=60) as client:
+        with pytest.raises(NotFoundError, match="'dog.n.01' is not in dictionary 'toyworld'"):
+            client.explanation.ScoreOod(request, timeout=60)

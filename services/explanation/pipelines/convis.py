@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image
 
-from cliplens.core.errors import InvalidArgument
+from cliplens.core.errors import InvalidArgument, Unavailable
 from cliplens.core.images import encode_png
 from cliplens.explanation import convis as math
 from cliplens.explanation.cache import EmbeddingCache
@@ -41,12 +41,15 @@ class Progress:
 
 @dataclass
 class ConceptDictionary:
-    """A dictionary's entries, their embeddings for one model, and where concepts sit in it."""
+    """A dictionary's entry embeddings for one model (rows in the lexicon's dictionary order)."""
 
     id: str
     content_hash: str
-    synsets: list[str]
     embeddings: np.ndarray  # (T, D), L2-normalised
+
+    @property
+    def size(self) -> int:
+        return int(self.embeddings.shape[0])
 
 
 @dataclass
@@ -78,14 +81,21 @@ def concept_text(entry, mode: int) -> str:
 
 
 async def load_dictionary(peers: Peers, cache: EmbeddingCache, *, model: str,
-                          info: embedding_pb2.ModelInfo, dictionary: str, text_mode: int,
-                          timeout=None) -> ConceptDictionary:
-    """The dictionary's synsets and their embeddings (cached per model and content hash)."""
-    reply = await peers.dictionary(dictionary, timeout=timeout)
-    texts = [concept_text(e, text_mode) for e in reply.entries]
+                          info: embedding_pb2.ModelInfo, dictionary: str, content_hash: str,
+                          text_mode: int, timeout=None) -> ConceptDictionary:
+    """The dictionary's entry embeddings, cached per model fingerprint and content hash.
+
+    `content_hash` comes from `subtrees_of`, so a cached dictionary costs no lexicon call: the
+    entries are fetched only to embed them. Fetching them on every call cost 35 ms for the
+    general dictionary (7,194 synsets), more than a dense ConVis map's forward pass.
+    """
     kind = "lemmas" if text_mode == pb.CONCEPT_TEXT_LEMMAS else "definitions"
 
     async def compute() -> np.ndarray:
+        reply = await peers.dictionary(dictionary, timeout=timeout)
+        if reply.info.content_hash != content_hash:
+            raise Unavailable(f"dictionary {dictionary!r} changed during the call; retry")
+        texts = [concept_text(e, text_mode) for e in reply.entries]
         parts = []
         for start in range(0, len(texts), TEXT_CHUNK):
             _, emb = await peers.encode_texts(model, texts[start:start + TEXT_CHUNK],
@@ -93,10 +103,8 @@ async def load_dictionary(peers: Peers, cache: EmbeddingCache, *, model: str,
             parts.append(emb)
         return np.concatenate(parts) if parts else np.zeros((0, 1), np.float32)
 
-    emb = await cache.get(f"dictionary-{kind}", info.ref.fingerprint, reply.info.content_hash,
-                          compute)
-    return ConceptDictionary(reply.info.id, reply.info.content_hash,
-                             [e.synset for e in reply.entries], emb)
+    emb = await cache.get(f"dictionary-{kind}", info.ref.fingerprint, content_hash, compute)
+    return ConceptDictionary(dictionary, content_hash, emb)
 
 
 async def resolve_concepts(peers: Peers, concepts: Sequence[str], *, limit: int,
@@ -116,15 +124,19 @@ async def resolve_concepts(peers: Peers, concepts: Sequence[str], *, limit: int,
     return names
 
 
-async def subtrees_of(peers: Peers, dictionary: ConceptDictionary, concepts: Sequence[str],
-                      timeout=None) -> tuple[list[np.ndarray], list[list[str]]]:
-    """Each concept's subtree inside the dictionary: indices and synset names."""
-    indices, names = [], []
+async def subtrees_of(peers: Peers, dictionary: str, concepts: Sequence[str],
+                      timeout=None) -> tuple[list[np.ndarray], list[list[str]], str]:
+    """Each concept's subtree inside the dictionary (indices, synset names), and the
+    dictionary's content hash; NotFound from the lexicon for a concept not in it."""
+    indices, names, hashes = [], [], set()
     for concept in concepts:
-        reply = await peers.subtree(dictionary.id, concept, timeout=timeout)
+        reply = await peers.subtree(dictionary, concept, timeout=timeout)
         indices.append(np.asarray(reply.indices, dtype=np.int64))
         names.append(list(reply.synsets))
-    return indices, names
+        hashes.add(reply.dictionary_content_hash)
+    if len(hashes) != 1:
+        raise Unavailable(f"dictionary {dictionary!r} changed during the call; retry")
+    return indices, names, hashes.pop()
 
 
 def centre_crop(pixels: np.ndarray, size: int) -> tuple[np.ndarray, tuple[int, int, int]]:
@@ -168,9 +180,11 @@ async def convis_maps(peers: Peers, cache: EmbeddingCache, *, model: str, image:
     names = await resolve_concepts(peers, concepts, limit=max_concepts, timeout=timeout)
     dict_id = dictionary or default_dictionary(info, toyworld_dictionary, default_dict)
     yield Progress("dictionary", 0, 1, time.perf_counter() - started)
+    subtrees, subtree_names, content_hash = await subtrees_of(peers, dict_id, names,
+                                                              timeout=timeout)
     table = await load_dictionary(peers, cache, model=model, info=info, dictionary=dict_id,
-                                  text_mode=text_mode, timeout=timeout)
-    subtrees, subtree_names = await subtrees_of(peers, table, names, timeout=timeout)
+                                  content_hash=content_hash, text_mode=text_mode,
+                                  timeout=timeout)
     ranker = math.ConceptRanker(table.embeddings, subtrees)
     size = min(info.image_height, info.image_width)
     crop, square = centre_crop(image.pixels, size)
@@ -226,12 +240,13 @@ async def ood(peers: Peers, cache: EmbeddingCache, *, model: str, images: Sequen
     info = await peers.model_info(model, timeout=timeout)
     (name,) = await resolve_concepts(peers, [concept], limit=1, timeout=timeout)
     dict_id = dictionary or default_dictionary(info, toyworld_dictionary, default_dict)
+    (subtree,), (names,), content_hash = await subtrees_of(peers, dict_id, [name],
+                                                           timeout=timeout)
     table = await load_dictionary(peers, cache, model=model, info=info, dictionary=dict_id,
-                                  text_mode=text_mode, timeout=timeout)
-    if name not in table.synsets:
-        raise InvalidArgument(f"concept: {name} is not in dictionary {table.id}")
-    (subtree,), _ = await subtrees_of(peers, table, [name], timeout=timeout)
+                                  content_hash=content_hash, text_mode=text_mode,
+                                  timeout=timeout)
     ref, emb = await peers.encode_images(model, [i.data for i in images], timeout=timeout)
     kind = "naive" if method == pb.OOD_METHOD_NAIVE else "hierarchy"
-    scores = math.ood_scores(emb, table.embeddings, table.synsets.index(name), subtree, kind)
+    own = int(subtree[names.index(name)])
+    scores = math.ood_scores(emb, table.embeddings, own, subtree, kind)
     return ref, scores, len(subtree)
