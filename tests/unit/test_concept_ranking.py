@@ -50,3 +50,20 @@ def test_ranker_refuses_bad_subtrees_and_unnormalised_input():
         ConceptRanker(dictionary, [])
     with pytest.raises(InvalidArgument, match="L2-normalised"):
         ConceptRanker(dictionary, [[0]])(unit(rng, 2, 4) * 2)
+
+
+def test_tie_broken_ranks_order_equal_ranks_by_similarity_only():
+    rng = np.random.default_rng(2)
+    windows, dictionary = unit(rng, 200, 8), unit(rng, 30, 8)
+    subtrees = [np.array([0, 4]), np.array([9])]
+    ranker = ConceptRanker(dictionary, subtrees)
+    ranks, scores = ranker(windows), ranker.tie_broken(windows)
+    similarity = windows @ dictionary.T
+    best = np.stack([similarity[:, t].max(axis=1) for t in subtrees], axis=1)
+    np.testing.assert_allclose(scores, ranks - 1e-3 * best, rtol=0, atol=1e-9)
+    for column in range(2):
+        r, s = ranks[:, column], scores[:, column]
+        lower = r[:, None] < r[None, :]
+        assert (s[:, None] < s[None, :])[lower].all()  # distinct ranks keep their order
+        equal = (r[:, None] == r[None, :]) & (best[:, None, column] > best[None, :, column])
+        assert equal.any() and (s[:, None] < s[None, :])[equal].all()

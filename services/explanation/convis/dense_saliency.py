@@ -2,6 +2,9 @@
 
 Each CLIP Surgery patch token (specs/surgery.md section 1) is ranked against the dictionary as a
 window would be; saliency = 1 - minmax(rank) per concept on the patch grid, upsampled bilinearly.
+Patches of equal rank are ordered by their similarity to the concept (`ConceptRanker.tie_broken`):
+with a hundred patches and integer ranks, a concept is often top-ranked on several, and the
+map's peak should be the patch most like it, not the first in raster order.
 """
 
 from __future__ import annotations
@@ -46,6 +49,6 @@ def dense_concept_maps(patch_tokens, grid_hw, dictionary_embeddings, subtrees: S
         raise InvalidArgument(
             f"patch_tokens: expected {height}*{width} = {height * width} tokens for grid "
             f"{(height, width)}, got {tokens.shape[0]} (drop the class token)")
-    ranks = ConceptRanker(dictionary_embeddings, subtrees)(tokens)  # (N, n_concepts)
-    grid = minmax(-ranks.T.astype(np.float64), axis=1).reshape(-1, height, width)
+    ranks = ConceptRanker(dictionary_embeddings, subtrees).tie_broken(tokens)  # (N, n_concepts)
+    grid = minmax(-ranks.T, axis=1).reshape(-1, height, width)
     return DenseMaps(grid=grid, full=resize_bilinear(grid, out_hw))
