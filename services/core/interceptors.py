@@ -43,14 +43,16 @@ def _request_id(context: grpc.aio.ServicerContext) -> str:
 class _Call:
     """Book-keeping of one RPC: metrics, the log line and the mapping of errors."""
 
-    def __init__(self, service: str, method: str, context: grpc.aio.ServicerContext):
+    def __init__(self, service: str, method: str, kind: str,
+                 context: grpc.aio.ServicerContext):
         self.service, self.method, self.context = service, method, context
+        self.labels = (service, method, kind)
         self.code = grpc.StatusCode.OK
         self.start = time.perf_counter()
         self.rid = _request_id(context)
         self.token = REQUEST_ID.set(self.rid)
-        metrics.REQUESTS_STARTED.labels(service, method).inc()
-        metrics.IN_FLIGHT.labels(service, method).inc()
+        metrics.REQUESTS_STARTED.labels(*self.labels).inc()
+        metrics.IN_FLIGHT.labels(*self.labels).inc()
         context.set_trailing_metadata(((REQUEST_ID_KEY, self.rid),))
 
     async def fail(self, exc: BaseException) -> None:
@@ -75,9 +77,9 @@ class _Call:
     def finish(self) -> None:
         elapsed = time.perf_counter() - self.start
         code = self.code.name
-        metrics.REQUESTS_HANDLED.labels(self.service, self.method, code).inc()
-        metrics.REQUEST_SECONDS.labels(self.service, self.method).observe(elapsed)
-        metrics.IN_FLIGHT.labels(self.service, self.method).dec()
+        metrics.REQUESTS_HANDLED.labels(*self.labels, code).inc()
+        metrics.REQUEST_SECONDS.labels(*self.labels).observe(elapsed)
+        metrics.IN_FLIGHT.labels(*self.labels).dec()
         level = logging.INFO if self.code == grpc.StatusCode.OK else logging.WARNING
         if self.code == grpc.StatusCode.INTERNAL:
             level = logging.ERROR
@@ -117,14 +119,14 @@ class StandardInterceptor(grpc.aio.ServerInterceptor):
         if method.startswith(self.quiet):
             return handler
         service = self.service
-
+        kind = metrics.grpc_type(handler.request_streaming, handler.response_streaming)
         deserialize = handler.request_deserializer
 
         if handler.unary_unary:
             inner = handler.unary_unary
 
             async def unary_unary(raw, context):
-                call = _Call(service, method, context)
+                call = _Call(service, method, kind, context)
                 try:
                     return await inner(_parse(deserialize, raw, method), context)
                 except BaseException as e:  # noqa: BLE001 - re-raised by fail()
@@ -138,7 +140,7 @@ class StandardInterceptor(grpc.aio.ServerInterceptor):
             inner_stream = handler.unary_stream
 
             async def unary_stream(raw, context):
-                call = _Call(service, method, context)
+                call = _Call(service, method, kind, context)
                 try:
                     async for item in inner_stream(_parse(deserialize, raw, method), context):
                         yield item
@@ -149,4 +151,34 @@ class StandardInterceptor(grpc.aio.ServerInterceptor):
 
             return grpc.unary_stream_rpc_method_handler(
                 unary_stream, None, handler.response_serializer)
-        return handler  # client-streaming methods: none in the v1 API
+        # Client and bidirectional streams: gRPC parses each request message itself.
+        if handler.stream_unary:
+            inner_client = handler.stream_unary
+
+            async def stream_unary(requests, context):
+                call = _Call(service, method, kind, context)
+                try:
+                    return await inner_client(requests, context)
+                except BaseException as e:  # noqa: BLE001 - re-raised by fail()
+                    await call.fail(e)
+                finally:
+                    call.finish()
+
+            return grpc.stream_unary_rpc_method_handler(
+                stream_unary, deserialize, handler.response_serializer)
+        if handler.stream_stream:
+            inner_bidi = handler.stream_stream
+
+            async def stream_stream(requests, context):
+                call = _Call(service, method, kind, context)
+                try:
+                    async for item in inner_bidi(requests, context):
+                        yield item
+                except BaseException as e:  # noqa: BLE001 - re-raised by fail()
+                    await call.fail(e)
+                finally:
+                    call.finish()
+
+            return grpc.stream_stream_rpc_method_handler(
+                stream_stream, deserialize, handler.response_serializer)
+        return handler

@@ -109,7 +109,7 @@ def test_metrics_count_calls_by_method_and_code(serve):
         call(running.port, "missing")
     text = urllib.request.urlopen(f"http://127.0.0.1:{running.metrics_port}/metrics").read()
     text = text.decode()
-    method = 'method="/cliplens.v1.GatewayService/GetStatus",service="probe"'
+    method = 'grpc_type="unary",method="/cliplens.v1.GatewayService/GetStatus",service="probe"'
     assert f'cliplens_grpc_requests_handled_total{{code="OK",{method}}}' in text
     assert f'cliplens_grpc_requests_handled_total{{code="NOT_FOUND",{method}}}' in text
     assert f"cliplens_grpc_request_duration_seconds_count{{{method}}}" in text
