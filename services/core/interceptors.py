@@ -104,6 +104,14 @@ def _parse(deserialize, raw, method: str):
                               f"({type(e).__name__}: {e})") from None
 
 
+_HANDLER_FACTORIES = {
+    "unary": grpc.unary_unary_rpc_method_handler,
+    "server_stream": grpc.unary_stream_rpc_method_handler,
+    "client_stream": grpc.stream_unary_rpc_method_handler,
+    "bidi_stream": grpc.stream_stream_rpc_method_handler,
+}
+
+
 class StandardInterceptor(grpc.aio.ServerInterceptor):
     """Wraps every handler of a service with `_Call` book-keeping."""
 
@@ -120,65 +128,38 @@ class StandardInterceptor(grpc.aio.ServerInterceptor):
             return handler
         service = self.service
         kind = metrics.grpc_type(handler.request_streaming, handler.response_streaming)
-        deserialize = handler.request_deserializer
+        inner = (handler.unary_unary or handler.unary_stream or handler.stream_unary
+                 or handler.stream_stream)
+        if handler.request_streaming:
+            # gRPC parses each message of a request stream as the handler reads it.
+            deserialize = handler.request_deserializer
 
-        if handler.unary_unary:
-            inner = handler.unary_unary
+            def parse(requests):
+                return requests
+        else:
+            deserialize = None
 
-            async def unary_unary(raw, context):
+            def parse(raw):
+                return _parse(handler.request_deserializer, raw, method)
+
+        if handler.response_streaming:
+            async def behaviour(request, context):
                 call = _Call(service, method, kind, context)
                 try:
-                    return await inner(_parse(deserialize, raw, method), context)
-                except BaseException as e:  # noqa: BLE001 - re-raised by fail()
-                    await call.fail(e)
-                finally:
-                    call.finish()
-
-            return grpc.unary_unary_rpc_method_handler(
-                unary_unary, None, handler.response_serializer)
-        if handler.unary_stream:
-            inner_stream = handler.unary_stream
-
-            async def unary_stream(raw, context):
-                call = _Call(service, method, kind, context)
-                try:
-                    async for item in inner_stream(_parse(deserialize, raw, method), context):
+                    async for item in inner(parse(request), context):
                         yield item
                 except BaseException as e:  # noqa: BLE001 - re-raised by fail()
                     await call.fail(e)
                 finally:
                     call.finish()
-
-            return grpc.unary_stream_rpc_method_handler(
-                unary_stream, None, handler.response_serializer)
-        # Client and bidirectional streams: gRPC parses each request message itself.
-        if handler.stream_unary:
-            inner_client = handler.stream_unary
-
-            async def stream_unary(requests, context):
+        else:
+            async def behaviour(request, context):
                 call = _Call(service, method, kind, context)
                 try:
-                    return await inner_client(requests, context)
+                    return await inner(parse(request), context)
                 except BaseException as e:  # noqa: BLE001 - re-raised by fail()
                     await call.fail(e)
                 finally:
                     call.finish()
 
-            return grpc.stream_unary_rpc_method_handler(
-                stream_unary, deserialize, handler.response_serializer)
-        if handler.stream_stream:
-            inner_bidi = handler.stream_stream
-
-            async def stream_stream(requests, context):
-                call = _Call(service, method, kind, context)
-                try:
-                    async for item in inner_bidi(requests, context):
-                        yield item
-                except BaseException as e:  # noqa: BLE001 - re-raised by fail()
-                    await call.fail(e)
-                finally:
-                    call.finish()
-
-            return grpc.stream_stream_rpc_method_handler(
-                stream_stream, deserialize, handler.response_serializer)
-        return handler
+        return _HANDLER_FACTORIES[kind](behaviour, deserialize, handler.response_serializer)
