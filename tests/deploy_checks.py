@@ -26,7 +26,9 @@ ADAPTER = K8S / "prometheus-adapter" / "values.yaml"
 OVERLAYS = ("local", "gpu")
 SERVICES = ("gateway", "embedding", "lexicon", "explanation")
 # Exported only where CUDA is present: a CPU machine's scrape may lack exactly these.
-GPU_ONLY = frozenset({"cliplens_embedding_gpu_memory_bytes",
+GPU_ONLY = frozenset({"cliplens_embedding_gpu_memory_allocated_bytes",
+                      "cliplens_embedding_gpu_memory_used_bytes",
+                      "cliplens_embedding_gpu_memory_total_bytes",
                       "cliplens_embedding_gpu_utilization_ratio"})
 SETUP_HINT = "run `bash scripts/setup.sh --dev` (installs Debian's prometheus and the dev tools)"
 

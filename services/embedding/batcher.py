@@ -45,14 +45,16 @@ class Batcher:
 
     `compute(payloads)` returns one result per payload, in order; it runs on `executor`.
     `depth` is called with the change in queued items (for a per-model depth gauge).
+    `fingerprint` (of the model's weights) labels the metrics beside the model's name.
     """
 
     def __init__(self, compute: ComputeFn, *, model: str, op: str, max_batch_size: int,
                  max_delay: float, max_queue: int,
                  executor: concurrent.futures.Executor | None = None,
-                 depth: Callable[[int], None] | None = None):
+                 depth: Callable[[int], None] | None = None, fingerprint: str = ""):
         self.compute = compute
         self.model, self.op = model, op
+        self.labels = (model, fingerprint)
         self.max_batch_size = max_batch_size
         self.max_delay = max_delay
         self.max_queue = max_queue
@@ -137,8 +139,8 @@ class Batcher:
     async def _execute(self, batch: list[_Item]) -> None:
         started = time.monotonic()
         for item in batch:
-            metrics.QUEUE_SECONDS.labels(self.model).observe(started - item.enqueued)
-        metrics.BATCH_SIZE.labels(self.model).observe(sum(i.rows for i in batch))
+            metrics.QUEUE_SECONDS.labels(*self.labels).observe(started - item.enqueued)
+        metrics.BATCH_SIZE.labels(*self.labels).observe(sum(i.rows for i in batch))
         self.batches += 1
         loop = asyncio.get_running_loop()
         try:
@@ -155,7 +157,7 @@ class Batcher:
                     item.future.set_exception(e)
             return
         finally:
-            metrics.INFERENCE_SECONDS.labels(self.model, self.op).observe(
+            metrics.INFERENCE_SECONDS.labels(*self.labels, self.op).observe(
                 time.monotonic() - started)
         for item, result in zip(batch, results, strict=True):
             if not item.future.done():

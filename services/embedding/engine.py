@@ -115,7 +115,7 @@ class Engine:
             model = self._load_one(self.entries[name])
             self._warm(model)
             model.load_seconds = time.perf_counter() - started
-            metrics.MODEL_LOAD_SECONDS.labels(name).set(model.load_seconds)
+            metrics.MODEL_LOAD_SECONDS.labels(name, model.fingerprint).set(model.load_seconds)
             self.models[name] = model
             metrics.MODELS_LOADED.set(len(self.models))
             log.info("model %s loaded (%s, %s on %s, %s) in %.2f s", name, model.fingerprint,
@@ -230,12 +230,12 @@ class Engine:
                  compute: Callable[[list], list]) -> Batcher:
         batcher = model.batchers.get(key)
         if batcher is None:
-            gauge = metrics.QUEUE_DEPTH.labels(model.name)
+            gauge = metrics.QUEUE_DEPTH.labels(model.name, model.fingerprint)
             batcher = Batcher(compute, model=model.name, op=str(key[0]),
                               max_batch_size=self.config.max_batch_size,
                               max_delay=self.config.max_queue_delay_ms / 1000.0,
                               max_queue=self.config.max_queue_size, executor=self.executor,
-                              depth=gauge.inc)
+                              depth=gauge.inc, fingerprint=model.fingerprint)
             model.batchers[key] = batcher
         return batcher
 

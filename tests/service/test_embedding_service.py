@@ -281,7 +281,9 @@ def _serve(serve, weights, model, **kw):
 
 def test_concurrent_calls_share_one_batch(serve, weights):
     stub, engine = _serve(serve, weights, "tw-slow", max_queue_delay_ms=400.0)
-    labels = {"model": "tw-slow"}
+    # Model metrics carry the fingerprint of the weights they measured.
+    labels = {"model": "tw-slow", "fingerprint": engine.models["tw-slow"].fingerprint}
+    assert labels["fingerprint"].startswith("sha256:")
     count = _sample("cliplens_embedding_batch_size_count", labels)
     total = _sample("cliplens_embedding_batch_size_sum", labels)
     futures = [stub.EncodeTexts.future(pb.EncodeTextsRequest(texts=[t], model="tw-slow"))
@@ -294,7 +296,7 @@ def test_concurrent_calls_share_one_batch(serve, weights):
     assert _sample("cliplens_embedding_queue_depth", labels) == 0
     assert _sample("cliplens_embedding_queue_seconds_count", labels) >= 2
     assert _sample("cliplens_embedding_inference_seconds_count",
-                   {"model": "tw-slow", "op": "text"}) >= 1
+                   {**labels, "op": "text"}) >= 1
     assert _sample("cliplens_embedding_model_load_seconds", labels) > 0
 
 
