@@ -129,6 +129,39 @@ def promql_metric_names(expr: str) -> set[str]:
     return set(_NAME.findall(_STRING.sub('""', expr)))
 
 
+_AGGREGATION = re.compile(r"\b(sum|min|max|avg|group|stddev|stdvar|count|count_values|topk|"
+                          r"bottomk|quantile)\s*(?:(by|without)\s*\(([^)]*)\))?\s*\(")
+_SELECTOR = re.compile(r"(?<![A-Za-z0-9_:])(cliplens_[A-Za-z0-9_:]+|up)(?![A-Za-z0-9_:(])")
+_MATCHER = re.compile(r'(\w+)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"')
+
+
+def _blank_strings(expr: str) -> str:
+    """`expr` with every string literal's content blanked, positions unchanged."""
+    return _STRING.sub(lambda m: m[0][0] + " " * (len(m[0]) - 2) + m[0][-1], expr)
+
+
+def aggregations(expr: str) -> list[tuple[str, list[str] | None]]:
+    """(operator, `by` labels) of every aggregation; None where it has no `by` clause."""
+    out = []
+    for m in _AGGREGATION.finditer(_blank_strings(expr)):
+        labels = [x.strip() for x in m[3].split(",") if x.strip()] if m[2] == "by" else None
+        out.append((m[1], labels))
+    return out
+
+
+def selectors(expr: str) -> list[tuple[str, dict[str, tuple[str, str]]]]:
+    """(metric, {label: (operator, value)}) of every cliplens_* and `up` vector selector."""
+    blank = _blank_strings(expr)
+    out = []
+    for m in _SELECTOR.finditer(blank):
+        matchers = {}
+        if blank.startswith("{", m.end()):
+            close = blank.index("}", m.end())
+            matchers = {k: (op, v) for k, op, v in _MATCHER.findall(expr[m.end():close])}
+        out.append((m[1], matchers))
+    return out
+
+
 def exposition_names(text: str) -> set[str]:
     """Every sample name the families of a /metrics text can carry.
 

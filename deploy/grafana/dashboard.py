@@ -1,9 +1,11 @@
 """Build the cliplens Grafana dashboard: `python deploy/grafana/dashboard.py` (rewrites the JSON).
 
 One row per service (plus an overview), every query over the metrics the services export
-(services/core/metrics.py and each service's metrics.py). The JSON is committed where the
-kustomize monitoring component picks it up; a test fails when it is stale, and another checks
-every metric name against a live scrape.
+(services/core/metrics.py and each service's metrics.py). The variables cluster (optional),
+namespace, job and instance select one install: every selector carries them and every
+aggregation keeps cluster and namespace. The JSON is committed where the kustomize monitoring
+component picks it up; a test fails when it is stale, and another checks every metric name
+against a live scrape.
 """
 
 from __future__ import annotations
@@ -16,6 +18,15 @@ OUTPUT = (Path(__file__).resolve().parents[1] / "k8s" / "components" / "monitori
           / "cliplens-dashboard.json")
 DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}
 RATE = "$__rate_interval"
+# Every selector is scoped to one install (the variables below), and every aggregation keeps
+# cluster and namespace: two installs sharing one Prometheus never merge.
+SCOPE = 'cluster=~"$cluster", namespace=~"$namespace", job=~"$job", instance=~"$instance"'
+INSTALL = "cluster, namespace"
+# The variables' source: a series every cliplens process exports, whatever its job is called.
+BUILD_INFO = "cliplens_build_info"
+UNARY = 'grpc_type="unary"'
+SERVER_ERRORS = ('code=~"UNKNOWN|INTERNAL|UNAVAILABLE|DEADLINE_EXCEEDED|RESOURCE_EXHAUSTED|'
+                 'DATA_LOSS|UNIMPLEMENTED"')
 SERVICES = ("gateway", "explanation", "lexicon", "embedding")
 
 
@@ -79,45 +90,62 @@ def stat(title: str, queries: list[tuple[str, str]], unit: str = "short",
                         "colorMode": "value", "graphMode": "none", "textMode": "auto"}}
 
 
-def quantile(q: float, metric: str, selector: str, by: str) -> str:
+def sel(metric: str, *matchers: str) -> str:
+    """`metric` selected within the install the dashboard's variables name."""
+    return f"{metric}{{{', '.join([SCOPE, *matchers])}}}"
+
+
+def agg(op: str, labels: str, expr: str) -> str:
+    """`op by (cluster, namespace, labels) (expr)`: installs never merge."""
+    return f"{op} by ({', '.join([INSTALL, labels] if labels else [INSTALL])}) ({expr})"
+
+
+def rate(metric: str, *matchers: str) -> str:
+    """rate() of a counter over Grafana's rate interval, scoped."""
+    return f"rate({sel(metric, *matchers)}[{RATE}])"
+
+
+def quantile(q: float, metric: str, matchers: tuple[str, ...], by: str) -> str:
     """histogram_quantile over a histogram's buckets, grouped by `by` (and le)."""
-    return (f"histogram_quantile({q}, sum by ({by}, le) "
-            f"(rate({metric}_bucket{{{selector}}}[{RATE}])))")
+    buckets = rate(f"{metric}_bucket", *matchers)
+    return f"histogram_quantile({q}, {agg('sum', f'{by}, le', buckets)})"
 
 
-def mean(metric: str, selector: str, by: str) -> str:
+def mean(metric: str, matchers: tuple[str, ...], by: str) -> str:
     """Mean of a histogram's observations over the rate window, grouped by `by`."""
-    return (f"sum by ({by}) (rate({metric}_sum{{{selector}}}[{RATE}])) / "
-            f"sum by ({by}) (rate({metric}_count{{{selector}}}[{RATE}]))")
+    return (f"{agg('sum', by, rate(metric + '_sum', *matchers))} / "
+            f"{agg('sum', by, rate(metric + '_count', *matchers))}")
 
 
 def rpc_panels(service: str) -> list[tuple[dict, int, int]]:
     """Calls, errors, latency and concurrency of one service (the core metrics)."""
-    sel = f'service="{service}"'
+    own = (f'service="{service}"',)
+    handled = "cliplens_grpc_requests_handled_total"
+    duration = "cliplens_grpc_request_duration_seconds"
     return [
         (timeseries("Calls/s by method", [(
-            f"sum by (method) (rate(cliplens_grpc_requests_handled_total{{{sel}}}[{RATE}]))",
-            "{{method}}")], "reqps"), 8, 8),
+            agg("sum", "method", rate(handled, *own)), "{{method}}")], "reqps"), 8, 8),
         (timeseries("Errors/s by code", [(
-            f'sum by (code) (rate(cliplens_grpc_requests_handled_total{{{sel}, code!="OK"}}'
-            f"[{RATE}]))", "{{code}}")], "reqps",
+            agg("sum", "code", rate(handled, *own, 'code!="OK"')), "{{code}}")], "reqps",
             "Every status other than OK, including the callers' own mistakes "
             "(INVALID_ARGUMENT, NOT_FOUND)."), 8, 8),
         (timeseries("Latency p50 / p99 by method", [
-            (quantile(0.5, "cliplens_grpc_request_duration_seconds", sel, "method"),
-             "p50 {{method}}"),
-            (quantile(0.99, "cliplens_grpc_request_duration_seconds", sel, "method"),
-             "p99 {{method}}")], "s"), 8, 8),
+            (quantile(0.5, duration, own, "method, grpc_type"),
+             "p50 {{method}} ({{grpc_type}})"),
+            (quantile(0.99, duration, own, "method, grpc_type"),
+             "p99 {{method}} ({{grpc_type}})")], "s",
+            "Streams (grpc_type other than unary) last as long as their work."), 8, 8),
         (timeseries("In flight by method", [(
-            f"sum by (method) (cliplens_grpc_requests_in_flight{{{sel}}})", "{{method}}")]),
-         8, 6),
-        (timeseries("Calls started/s", [(
-            f"sum (rate(cliplens_grpc_requests_started_total{{{sel}}}[{RATE}]))", "started"),
-            (f"sum (rate(cliplens_grpc_requests_handled_total{{{sel}}}[{RATE}]))", "handled")],
-            "reqps"), 8, 6),
-        (stat("Ready replicas", [(f"sum (cliplens_service_ready{{{sel}}})", "ready")]), 4, 6),
+            agg("sum", "method", sel("cliplens_grpc_requests_in_flight", *own)),
+            "{{method}}")]), 8, 6),
+        (timeseries("Calls started/s", [
+            (agg("sum", "", rate("cliplens_grpc_requests_started_total", *own)), "started"),
+            (agg("sum", "", rate(handled, *own)), "handled")], "reqps"), 8, 6),
+        (stat("Ready replicas", [(
+            agg("sum", "", sel("cliplens_service_ready", *own)), "ready")]), 4, 6),
         (stat("Startup (slowest replica)", [(
-            f"max (cliplens_service_startup_seconds{{{sel}}})", "startup")], "s"), 4, 6),
+            agg("max", "", sel("cliplens_service_startup_seconds", *own)), "startup")], "s"),
+         4, 6),
     ]
 
 
@@ -126,26 +154,26 @@ def service_panels(service: str) -> list[tuple[dict, int, int]]:
     if service == "gateway":
         return [
             (timeseries("Auth failures/s by reason", [(
-                f"sum by (reason) (rate(cliplens_gateway_auth_failures_total[{RATE}]))",
+                agg("sum", "reason", rate("cliplens_gateway_auth_failures_total")),
                 "{{reason}}")], "reqps"), 6, 8),
             (timeseries("Rate-limited/s by key", [(
-                f"sum by (key) (rate(cliplens_gateway_rate_limited_total[{RATE}]))",
-                "{{key}}")], "reqps"), 6, 8),
+                agg("sum", "key", rate("cliplens_gateway_rate_limited_total")), "{{key}}")],
+                "reqps"), 6, 8),
             (timeseries("Upstream errors/s", [(
-                f"sum by (service, code) (rate(cliplens_gateway_upstream_errors_total[{RATE}]))",
+                agg("sum", "service, code", rate("cliplens_gateway_upstream_errors_total")),
                 "{{service}} {{code}}")], "reqps"), 6, 8),
             (timeseries("Retries/s by peer", [(
-                f"sum by (service) (rate(cliplens_gateway_retries_total[{RATE}]))",
+                agg("sum", "service", rate("cliplens_gateway_retries_total")),
                 "{{service}}")], "reqps"), 6, 8),
         ]
     if service == "explanation":
-        hits = f"sum by (cache) (rate(cliplens_explanation_cache_hits_total[{RATE}]))"
-        misses = f"sum by (cache) (rate(cliplens_explanation_cache_misses_total[{RATE}]))"
+        hits = agg("sum", "cache", rate("cliplens_explanation_cache_hits_total"))
+        misses = agg("sum", "cache", rate("cliplens_explanation_cache_misses_total"))
         return [
             (timeseries("Method time p50 / p99", [
-                (quantile(0.5, "cliplens_explanation_method_seconds", "", "method"),
+                (quantile(0.5, "cliplens_explanation_method_seconds", (), "method"),
                  "p50 {{method}}"),
-                (quantile(0.99, "cliplens_explanation_method_seconds", "", "method"),
+                (quantile(0.99, "cliplens_explanation_method_seconds", (), "method"),
                  "p99 {{method}}")], "s"), 8, 8),
             (timeseries("Text-embedding cache hit ratio", [
                 (f"{hits} / ({hits} + {misses})", "{{cache}}")], "percentunit"), 8, 8),
@@ -155,68 +183,90 @@ def service_panels(service: str) -> list[tuple[dict, int, int]]:
     if service == "lexicon":
         return [
             (stat("WordNet load time", [(
-                "max (cliplens_lexicon_wordnet_load_seconds)", "load")], "s"), 8, 5),
-            (stat("Descriptor banks", [("max (cliplens_lexicon_banks)", "banks")]), 8, 5),
+                agg("max", "", sel("cliplens_lexicon_wordnet_load_seconds")), "load")], "s"),
+             8, 5),
+            (stat("Descriptor banks", [(
+                agg("max", "", sel("cliplens_lexicon_banks")), "banks")]), 8, 5),
             (stat("Concept dictionaries", [(
-                "max (cliplens_lexicon_dictionaries)", "dictionaries")]), 8, 5),
+                agg("max", "", sel("cliplens_lexicon_dictionaries")), "dictionaries")]), 8, 5),
         ]
     if service == "embedding":
+        gpu = "{{instance}} {{device}} {{UUID}}"
         return [
             (timeseries("Queue time (mean, p90) by model", [
-                (mean("cliplens_embedding_queue_seconds", "", "model"), "mean {{model}}"),
-                (quantile(0.9, "cliplens_embedding_queue_seconds", "", "model"),
+                (mean("cliplens_embedding_queue_seconds", (), "model"), "mean {{model}}"),
+                (quantile(0.9, "cliplens_embedding_queue_seconds", (), "model"),
                  "p90 {{model}}")], "s",
                 "Time a request waits for its batch; the HPA scales on the mean (50 ms)."), 8, 8),
             (timeseries("Queue depth by model", [(
-                "sum by (model) (cliplens_embedding_queue_depth)", "{{model}}")]), 8, 8),
+                agg("sum", "model", sel("cliplens_embedding_queue_depth")), "{{model}}")]),
+             8, 8),
             (timeseries("Batch size (mean, p90) by model", [
-                (mean("cliplens_embedding_batch_size", "", "model"), "mean {{model}}"),
-                (quantile(0.9, "cliplens_embedding_batch_size", "", "model"),
+                (mean("cliplens_embedding_batch_size", (), "model"), "mean {{model}}"),
+                (quantile(0.9, "cliplens_embedding_batch_size", (), "model"),
                  "p90 {{model}}")]), 8, 8),
             (timeseries("Forward pass p50 / p99 by op", [
-                (quantile(0.5, "cliplens_embedding_inference_seconds", "", "model, op"),
+                (quantile(0.5, "cliplens_embedding_inference_seconds", (), "model, op"),
                  "p50 {{model}} {{op}}"),
-                (quantile(0.99, "cliplens_embedding_inference_seconds", "", "model, op"),
+                (quantile(0.99, "cliplens_embedding_inference_seconds", (), "model, op"),
                  "p99 {{model}} {{op}}")], "s"), 8, 8),
             (timeseries("Rejected/s by reason", [(
-                f"sum by (reason) (rate(cliplens_embedding_rejected_total[{RATE}]))",
+                agg("sum", "reason", rate("cliplens_embedding_rejected_total")),
                 "{{reason}}")], "reqps",
                 "queue_full: RESOURCE_EXHAUSTED answered; deadline: dropped before compute."),
              8, 8),
             (stat("Models loaded (per replica, min)", [(
-                "min (cliplens_embedding_models_loaded)", "models")]), 4, 8),
-            (stat("Model load time", [(
-                "max by (model) (cliplens_embedding_model_load_seconds)", "{{model}}")], "s"),
-             4, 8),
-            (timeseries("GPU memory by device", [(
-                "cliplens_embedding_gpu_memory_bytes", "{{instance}} {{device}}")], "bytes",
-                "Only on replicas with CUDA."), 12, 8),
+                agg("min", "", sel("cliplens_embedding_models_loaded")), "models")]), 4, 8),
+            (stat("Model load time by weights", [(
+                agg("max", "model, fingerprint", sel("cliplens_embedding_model_load_seconds")),
+                "{{model}} {{fingerprint}}")], "s",
+                "One value per model and fingerprint (sha256 of its weights): two values for "
+                "one model mean replicas serve different weights."), 4, 8),
+            (timeseries("GPU memory by device", [
+                (sel("cliplens_embedding_gpu_memory_used_bytes"), f"used {gpu}"),
+                (sel("cliplens_embedding_gpu_memory_total_bytes"), f"total {gpu}"),
+                (sel("cliplens_embedding_gpu_memory_allocated_bytes"), f"torch {gpu}")],
+                "bytes",
+                "Used and total (every process on the device) from NVML, torch's own "
+                "allocations always; only on replicas with CUDA. UUID joins dcgm-exporter."),
+             12, 8),
             (timeseries("GPU utilization by device", [(
-                "cliplens_embedding_gpu_utilization_ratio", "{{instance}} {{device}}")],
+                sel("cliplens_embedding_gpu_utilization_ratio"), gpu)],
                 "percentunit", "Only on replicas with CUDA and NVML."), 12, 8),
         ]
     raise KeyError(service)
+
+
+def variable(name: str, label: str, series: str, *, multi: bool,
+             all_value: str | None = None) -> dict:
+    """A query variable: the values of label `name` on `series` (refreshed with the time range).
+
+    Multi-value variables offer "All" (every value found); `all_value` adds "All" to a
+    single-value one, standing for that regex.
+    """
+    query = f"label_values({series}, {name})"
+    return {"name": name, "label": label, "type": "query", "datasource": DATASOURCE,
+            "query": {"query": query, "refId": "PrometheusVariableQueryEditor-VariableQuery"},
+            "definition": query, "refresh": 2, "sort": 1, "hide": 0, "regex": "",
+            "multi": multi, "includeAll": multi or all_value is not None,
+            "allValue": all_value, "current": {}, "options": []}
 
 
 def build() -> dict:
     """The dashboard as a dict (Grafana 10+ JSON model)."""
     layout = Layout()
     panels: list[dict] = [layout.row("Overview")]
+    handled = "cliplens_grpc_requests_handled_total"
     for panel, w, h in [
         (stat("Ready replicas by service", [(
-            "sum by (service) (cliplens_service_ready)", "{{service}}")]), 8, 5),
-        (stat("Targets up by job", [(
-            'sum by (job) (up{job=~"gateway|embedding|lexicon|explanation"})', "{{job}}")]),
-         8, 5),
-        (stat("Server errors (5m) by service", [(
-            "sum by (service) (increase(cliplens_grpc_requests_handled_total{code=~"
-            '"UNKNOWN|INTERNAL|UNAVAILABLE|DEADLINE_EXCEEDED|RESOURCE_EXHAUSTED|DATA_LOSS|'
-            'UNIMPLEMENTED"}[5m]))', "{{service}}")]), 8, 5),
-        (timeseries("Calls/s by service", [(
-            f"sum by (service) (rate(cliplens_grpc_requests_handled_total[{RATE}]))",
-            "{{service}}")], "reqps"), 12, 8),
-        (timeseries("p99 latency by service", [(
-            quantile(0.99, "cliplens_grpc_request_duration_seconds", "", "service"),
+            agg("sum", "service", sel("cliplens_service_ready")), "{{service}}")]), 8, 5),
+        (stat("Targets up by job", [(agg("sum", "job", sel("up")), "{{job}}")]), 8, 5),
+        (stat("Server errors (5m) by service", [(agg("sum", "service", (
+            f"increase({sel(handled, SERVER_ERRORS)}[5m])")), "{{service}}")]), 8, 5),
+        (timeseries("Calls/s by service", [(agg("sum", "service", rate(handled)),
+                                            "{{service}}")], "reqps"), 12, 8),
+        (timeseries("Unary p99 latency by service", [(
+            quantile(0.99, "cliplens_grpc_request_duration_seconds", (UNARY,), "service"),
             "{{service}}")], "s"), 12, 8),
     ]:
         panels.append(layout.place(panel, w, h))
@@ -237,10 +287,19 @@ def build() -> dict:
         "schemaVersion": 39,
         "version": 1,
         "time": {"from": "now-1h", "to": "now"},
-        "templating": {"list": [{
-            "name": "datasource", "label": "Prometheus", "type": "datasource",
-            "query": "prometheus", "current": {}, "hide": 0, "refresh": 1,
-            "options": [], "regex": ""}]},
+        "templating": {"list": [
+            {"name": "datasource", "label": "Prometheus", "type": "datasource",
+             "query": "prometheus", "current": {}, "hide": 0, "refresh": 1,
+             "options": [], "regex": ""},
+            # Optional: "All" also matches series without a cluster label.
+            variable("cluster", "Cluster", f"{BUILD_INFO}", multi=False, all_value=".*"),
+            variable("namespace", "Namespace", f'{BUILD_INFO}{{cluster=~"$cluster"}}',
+                     multi=False),
+            variable("job", "Job", f'{BUILD_INFO}{{cluster=~"$cluster", '
+                     f'namespace=~"$namespace"}}', multi=True),
+            variable("instance", "Instance", f'{BUILD_INFO}{{cluster=~"$cluster", '
+                     f'namespace=~"$namespace", job=~"$job"}}', multi=True),
+        ]},
         "annotations": {"list": []},
         "links": [],
         "panels": panels,

@@ -21,10 +21,12 @@ from deploy_checks import (
     SERVICES,
     SETUP_HINT,
     adapter_queries,
+    aggregations,
     dashboard_exprs,
     exposition_names,
     promql_metric_names,
     rule_exprs,
+    selectors,
 )
 
 # Families with no panel, on purpose: build info carries no measurement.
@@ -94,6 +96,49 @@ def test_layout_ids_and_datasources():
             assert p["targets"] and all(t["refId"] for t in p["targets"])
     variables = {v["name"]: v for v in _dashboard()["templating"]["list"]}
     assert variables["datasource"]["query"] == "prometheus"
+
+
+SCOPE_VARIABLES = ("cluster", "namespace", "job", "instance")
+
+
+def test_variables_select_one_install():
+    variables = _dashboard()["templating"]["list"]
+    assert [v["name"] for v in variables] == ["datasource", *SCOPE_VARIABLES]
+    by_name = {v["name"]: v for v in variables}
+    for i, name in enumerate(SCOPE_VARIABLES):
+        var = by_name[name]
+        assert var["type"] == "query" and var["datasource"]["uid"] == "${datasource}"
+        # Found on a series every cliplens process exports, narrowed by the variables before.
+        query = var["query"]["query"]
+        assert query.startswith("label_values(cliplens_build_info") and query.endswith(
+            f", {name})"), query
+        for earlier in SCOPE_VARIABLES[:i]:
+            assert f'{earlier}=~"${earlier}"' in query, (name, earlier)
+        assert var["refresh"] == 2  # re-read when the time range changes
+    # One install at a time: a single namespace; cluster is optional ("All" matches none).
+    assert by_name["namespace"]["multi"] is False and not by_name["namespace"]["includeAll"]
+    assert by_name["cluster"]["allValue"] == ".*"
+    assert by_name["job"]["multi"] and by_name["instance"]["multi"]
+
+
+def test_every_query_is_scoped_to_the_selected_install():
+    exprs = dashboard_exprs(_dashboard())
+    assert exprs
+    for expr in exprs:
+        found = selectors(expr)
+        assert found, expr
+        for metric, matchers in found:
+            for name in SCOPE_VARIABLES:
+                assert matchers.get(name) == ("=~", f"${name}"), (metric, name, expr)
+        for op, by in aggregations(expr):
+            assert by is not None and {"cluster", "namespace"} <= set(by), (op, expr)
+
+
+def test_the_scope_checks_can_fail():
+    assert selectors('sum by (cluster, namespace) (up{job="gateway"})') == [
+        ("up", {"job": ("=", "gateway")})]
+    assert aggregations("sum(rate(cliplens_x_total[5m]))") == [("sum", None)]
+    assert aggregations('max by (job) (up{namespace="x"})') == [("max", ["job"])]
 
 
 def _promtool() -> str:
