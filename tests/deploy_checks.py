@@ -12,6 +12,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import yaml
@@ -23,6 +24,9 @@ MONITORING = K8S / "components" / "monitoring"
 DASHBOARD = MONITORING / "cliplens-dashboard.json"
 RULES = MONITORING / "prometheusrule.yaml"
 ADAPTER = K8S / "prometheus-adapter" / "values.yaml"
+RUNBOOKS = DEPLOY / "runbooks"
+PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
+REPOSITORY = PYPROJECT["project"]["urls"]["Repository"]
 OVERLAYS = ("local", "gpu")
 SERVICES = ("gateway", "embedding", "lexicon", "explanation")
 # Exported only where CUDA is present: a CPU machine's scrape may lack exactly these.

@@ -510,15 +510,33 @@ def test_local_overlay_is_cpu_only_with_the_toyworld_model():
     assert not [o for o in objects if o["apiVersion"].startswith("monitoring.coreos.com")]
 
 
-def test_servicemonitor_scrapes_each_pod_once_under_its_component_name():
+def _job_of(monitor: dict, endpoint: dict, service: dict) -> str:
+    """The job label Prometheus gives a target of `service`, as the operator configures it:
+    the Service's name (or its jobLabel's value), then the endpoint's relabelings."""
+    meta = {"__meta_kubernetes_service_label_" + re.sub(r"[^a-zA-Z0-9_]", "_", k): v
+            for k, v in service["metadata"]["labels"].items()}
+    job = service["metadata"]["labels"].get(monitor.get("jobLabel", ""),
+                                            service["metadata"]["name"])
+    for rule in endpoint.get("relabelings", []):
+        if rule.get("targetLabel") != "job" or rule.get("action", "replace") != "replace":
+            continue
+        values = [meta.get(source, "") for source in rule["sourceLabels"]]
+        m = re.fullmatch(rule.get("regex", "(.*)"), rule.get("separator", ";").join(values))
+        if m:
+            job = m.expand(rule.get("replacement", "$1").replace("$", "\\"))
+    return job
+
+
+def test_servicemonitor_scrapes_each_pod_once_under_cliplens_job_names():
     objects = overlay("gpu")
     monitor = one(objects, "ServiceMonitor", "cliplens")["spec"]
     scraped = [s for s in find(objects, "Service")
                if _matches(monitor["selector"], s["metadata"]["labels"])]
     assert sorted(component_of(s) for s in scraped) == sorted(SERVICES)
+    (endpoint,) = monitor["endpoints"]
     for svc in scraped:
-        assert svc["metadata"]["labels"][monitor["jobLabel"]] == component_of(svc)
-        (endpoint,) = monitor["endpoints"]
+        # The job names the alert rules and the dashboard select on.
+        assert _job_of(monitor, endpoint, svc) == f"cliplens-{component_of(svc)}"
         assert endpoint["port"] in {p["name"] for p in svc["spec"]["ports"]}
     # The metrics' own `service` label must win over the Service's name.
     assert monitor["endpoints"][0]["honorLabels"] is True

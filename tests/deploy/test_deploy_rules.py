@@ -11,7 +11,16 @@ import subprocess
 
 import pytest
 import yaml
-from deploy_checks import MONITORING, SETUP_HINT, rule_groups
+from deploy_checks import (
+    MONITORING,
+    REPOSITORY,
+    RUNBOOKS,
+    SETUP_HINT,
+    aggregations,
+    rule_exprs,
+    rule_groups,
+    selectors,
+)
 
 pytestmark = pytest.mark.prometheus
 
@@ -65,3 +74,61 @@ def test_every_alert_is_unit_tested():
     for rule in (r for g in rule_groups() for r in g["rules"] if "alert" in r):
         assert rule["labels"]["severity"] in ("critical", "warning"), rule["alert"]
         assert {"summary", "description"} <= rule["annotations"].keys(), rule["alert"]
+
+
+def _alerts() -> list[dict]:
+    return [r for g in rule_groups() for r in g["rules"] if "alert" in r]
+
+
+def test_every_alert_links_its_runbook_in_the_repository():
+    for rule in _alerts():
+        url = rule["annotations"]["runbook_url"]
+        assert url == f"{REPOSITORY}/blob/main/deploy/runbooks/{rule['alert']}.md", url
+        page = RUNBOOKS / f"{rule['alert']}.md"
+        assert page.is_file(), f"{rule['alert']}: no runbook at {page}"
+        text = page.read_text()
+        assert text.startswith(f"# {rule['alert']}\n")
+        for part in ("**Meaning.**", "**Impact.**", "**Diagnosis.**", "**Mitigation.**"):
+            assert part in text, (rule["alert"], part)
+    pages = {p.stem for p in RUNBOOKS.glob("*.md")} - {"README"}
+    assert pages == {r["alert"] for r in _alerts()}, "a runbook for an alert that is gone"
+    index = (RUNBOOKS / "README.md").read_text()
+    assert all(f"[{a}.md]({a}.md)" in index for a in pages)
+
+
+def test_rules_are_scoped_to_the_install():
+    for expr in rule_exprs():
+        for op, by in aggregations(expr):
+            # Two installs (namespaces, or clusters behind Thanos) never merge.
+            assert by is not None and {"cluster", "namespace"} <= set(by), (op, expr)
+        for metric, matchers in selectors(expr):
+            if metric == "up":
+                # cliplens' own job names only: another application's "gateway" is not ours.
+                op, value = matchers["job"]
+                assert op == "=~" and value.startswith("cliplens-("), expr
+
+
+def test_latency_alerts_select_unary_calls_by_grpc_type():
+    latency = [r for r in _alerts() if "request_duration_seconds" in r["expr"]]
+    assert latency
+    for rule in latency:
+        for _metric, matchers in selectors(rule["expr"]):
+            assert matchers.get("grpc_type") == ("=", "unary"), rule["alert"]
+            assert "method" not in matchers, f"{rule['alert']}: a hand-kept list of methods"
+
+
+def test_the_collision_of_issue_16_stays_tested():
+    # Another application's target labelled job="gateway" in another namespace, beside a
+    # cliplens gateway that is down (and one that is gone): both alerts must still fire.
+    tests = yaml.safe_load((MONITORING / "rules_test.yaml").read_text())["tests"]
+    firing_beside_a_foreign_gateway = set()
+    for case in tests:
+        series = [s["series"] for s in case["input_series"]]
+        foreign = any('job="gateway"' in s and 'namespace="cliplens"' not in s for s in series)
+        if not foreign:
+            continue
+        for check in case["alert_rule_test"]:
+            for alert in check.get("exp_alerts", []):
+                if alert["exp_labels"].get("job") == "cliplens-gateway":
+                    firing_beside_a_foreign_gateway.add(check["alertname"])
+    assert firing_beside_a_foreign_gateway >= {"CliplensServiceDown", "CliplensServiceAbsent"}

@@ -3,9 +3,11 @@
 - Every cliplens_* name the Grafana dashboard, the alert rules and the prometheus-adapter rule
   read is in a live scrape of the four services (the GPU gauges may be missing without CUDA,
   nothing else may).
-- Debian's Prometheus, started here on loopback with its own storage, scrapes the four services,
-  evaluates the alert rules, and answers every dashboard query and the adapter's query through
-  its HTTP API with the services' series.
+- Debian's Prometheus, started here on loopback with its own storage, scrapes the four services
+  (labelled as the ServiceMonitor labels them, beside another application's job="gateway" in
+  another namespace), evaluates the alert rules, resolves the dashboard's variables as Grafana
+  does, and answers every dashboard query and the adapter's query through its HTTP API with the
+  services' series and nothing else.
 - The Indexed Job's shard script analyses a small dataset through the gateway.
 """
 
@@ -14,6 +16,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -153,16 +156,23 @@ def prometheus(deployment, tmp_path):
     binary = _prometheus_binary()
     (tmp_path / "rules.yaml").write_text(yaml.safe_dump({"groups": rule_groups()},
                                                         sort_keys=False))
+    port = free_port()
     config = {
         "global": {"scrape_interval": "1s", "scrape_timeout": "1s", "evaluation_interval": "1s"},
         "rule_files": ["rules.yaml"],
-        # As the ServiceMonitor does: job = component, the metrics' own labels win, and the
-        # target carries namespace and pod (what prometheus-adapter maps to objects).
+        # As the ServiceMonitor does: job = cliplens-<component>, the metrics' own labels win,
+        # and the target carries namespace and pod (what prometheus-adapter maps to objects).
         "scrape_configs": [{
-            "job_name": service, "honor_labels": True,
+            "job_name": f"cliplens-{service}", "honor_labels": True,
             "static_configs": [{"targets": [f"127.0.0.1:{deployment.metrics_port(service)}"],
                                 "labels": {"namespace": "cliplens", "pod": f"{service}-0"}}],
-        } for service in SERVICES],
+        } for service in SERVICES] + [{
+            # Another application's "gateway" (Prometheus itself) in another namespace: the
+            # alerts and the dashboard must not take it for cliplens'.
+            "job_name": "gateway",
+            "static_configs": [{"targets": [f"127.0.0.1:{port}"],
+                                "labels": {"namespace": "shop", "pod": "gateway-0"}}],
+        }],
     }
     config_path = tmp_path / "prometheus.yml"
     config_path.write_text(yaml.safe_dump(config, sort_keys=False))
@@ -171,7 +181,6 @@ def prometheus(deployment, tmp_path):
     check = subprocess.run([promtool, "check", "config", str(config_path)],
                            capture_output=True, text=True, timeout=60)
     assert check.returncode == 0, check.stdout + check.stderr
-    port = free_port()
     log = open(tmp_path / "prometheus.log", "wb")
     proc = subprocess.Popen(
         [binary, f"--config.file={config_path}", f"--storage.tsdb.path={tmp_path / 'data'}",
@@ -207,8 +216,10 @@ def test_prometheus_scrapes_the_four_services_and_answers_the_dashboard(deployme
 
     def all_up():
         result = _query(prometheus, "up")["data"]["result"]
-        up = {r["metric"]["job"]: float(r["value"][1]) for r in result}
-        return up if up == {s: 1.0 for s in SERVICES} else None
+        up = {(r["metric"]["namespace"], r["metric"]["job"]): float(r["value"][1])
+              for r in result}
+        want = {("cliplens", f"cliplens-{s}"): 1.0 for s in SERVICES} | {("shop", "gateway"): 1.0}
+        return up if up == want else None
 
     _wait("every service's target up", all_up)
 
@@ -223,14 +234,25 @@ def test_prometheus_scrapes_the_four_services_and_answers_the_dashboard(deployme
     _exercise(deployment)  # a second round, so rate() has an increase to see
     time.sleep(3)
 
+    dashboard = json.loads(DASHBOARD.read_text())
+    values = _resolve_variables(prometheus, dashboard)
+    assert values["namespace"] == ["cliplens"]  # not "shop": its gateway is not cliplens'
+    assert values["job"] == sorted(f"cliplens-{s}" for s in SERVICES)
+    assert values["instance"] == sorted(f"127.0.0.1:{deployment.metrics_port(s)}"
+                                        for s in SERVICES)
     answered = {}
-    for expr in dashboard_exprs(json.loads(DASHBOARD.read_text())):
-        reply = _query(prometheus, expr.replace("$__rate_interval", RATE_WINDOW))
+    for expr in dashboard_exprs(dashboard):
+        reply = _query(prometheus, _grafana_interpolate(expr, values, dashboard))
         assert reply["status"] == "success", (expr, reply.get("error"))
         answered[expr] = reply["data"]["result"]
-    by_service = next(v for e, v in answered.items()
-                      if e.startswith("sum by (service) (rate(cliplens_grpc_requests_handled"))
+    by_service = answered[_panel_expr(dashboard, "Calls/s by service")]
     assert {r["metric"]["service"] for r in by_service} == set(SERVICES)
+    targets = answered[_panel_expr(dashboard, "Targets up by job")]
+    assert {r["metric"]["job"] for r in targets} == {f"cliplens-{s}" for s in SERVICES}
+    # What the latency alerts select on: every service labels its calls with grpc_type.
+    unary = _query(prometheus, 'count by (service) (cliplens_grpc_request_duration_seconds_count'
+                               '{grpc_type="unary"})')["data"]["result"]
+    assert {r["metric"]["service"] for r in unary} == set(SERVICES)
     empty = [e for e, v in answered.items() if not v and not promql_metric_names(e) & GPU_ONLY]
     # Without traffic of those kinds (auth refusals, rate limits, upstream errors, retries,
     # rejections, server errors) some panels are empty; everything else has data.
@@ -259,6 +281,45 @@ def test_prometheus_scrapes_the_four_services_and_answers_the_dashboard(deployme
     assert not unhealthy
     firing = [r["name"] for g in groups for r in g["rules"] if r["state"] == "firing"]
     assert "CliplensServiceDown" not in firing and "CliplensServiceAbsent" not in firing
+
+
+def _resolve_variables(base: str, dashboard: dict) -> dict[str, list[str]]:
+    """Each query variable's values, asked of Prometheus in order as Grafana asks them."""
+    values: dict[str, list[str]] = {}
+    for var in dashboard["templating"]["list"]:
+        if var["type"] != "query":
+            continue
+        m = re.fullmatch(r"label_values\((.+), (\w+)\)", var["query"]["query"])
+        series = _grafana_interpolate(m[1], values, dashboard)
+        reply = _get(base, f"/api/v1/label/{m[2]}/values", **{"match[]": series})
+        assert reply["status"] == "success", (var["name"], reply.get("error"))
+        values[var["name"]] = sorted(reply["data"])
+    return values
+
+
+def _grafana_interpolate(expr: str, values: dict[str, list[str]],
+                         dashboard: dict | None = None) -> str:
+    """`expr` with $__rate_interval and the variables as Grafana fills them in: "All" (every
+    value, or the variable's allValue) for multi-value variables, the only value otherwise."""
+    variables = {v["name"]: v for v in (dashboard or {}).get("templating", {}).get("list", [])}
+
+    def fill(m):
+        name = m[1]
+        if name == "__rate_interval":
+            return RATE_WINDOW
+        found = values.get(name, [])
+        spec = variables.get(name, {})
+        if spec.get("allValue") and (spec.get("multi") or len(found) != 1):
+            return spec["allValue"]
+        escaped = [re.escape(v).replace("\\", "\\\\") for v in found]
+        return escaped[0] if len(escaped) == 1 else f"({'|'.join(escaped)})"
+
+    return re.sub(r"\$(\w+)", fill, expr)
+
+
+def _panel_expr(dashboard: dict, title: str) -> str:
+    (panel,) = [p for p in dashboard["panels"] if p["title"] == title]
+    return panel["targets"][0]["expr"]
 
 
 # -- the Indexed Job's script -----------------------------------------------------------------
