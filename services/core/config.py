@@ -42,12 +42,16 @@ class ServiceConfig:
     port: int = 0
     metrics_host: str = "127.0.0.1"
     metrics_port: int = 0  # 0: pick a free port; -1: no metrics endpoint
+    # A plaintext port serving only grpc.health.v1 (on `host`), for probes that cannot speak
+    # TLS (the kubelet's gRPC probes) when `port` serves TLS; -1: none.
+    health_port: int = -1
     max_message_mb: int = 64
     max_concurrent_rpcs: int = 256
     grace_seconds: float = 10.0
     log_level: str = "INFO"
     log_format: str = "json"  # "json" or "text"
-    # TLS: server certificate and key (PEM paths); client CA for mutual TLS.
+    # TLS: server certificate and key (PEM paths); client CA for mutual TLS. Re-read when the
+    # files change (cert-manager renewing the Secret), for the connections made after.
     tls_cert: str = ""
     tls_key: str = ""
     tls_client_ca: str = ""
@@ -60,6 +64,7 @@ class ServiceConfig:
     def __post_init__(self) -> None:
         _check(0 <= self.port <= 65535, "port", "0..65535", self.port)
         _check(-1 <= self.metrics_port <= 65535, "metrics_port", "-1..65535", self.metrics_port)
+        _check(-1 <= self.health_port <= 65535, "health_port", "-1..65535", self.health_port)
         _check(1 <= self.max_message_mb <= 2047, "max_message_mb", "1..2047", self.max_message_mb)
         _check(self.max_concurrent_rpcs >= 1, "max_concurrent_rpcs", ">= 1",
                self.max_concurrent_rpcs)

@@ -48,15 +48,41 @@ def grpc_options(config: ServiceConfig) -> list[tuple[str, int]]:
 
 
 def server_credentials(config: ServiceConfig) -> grpc.ServerCredentials | None:
-    """TLS (optionally mutual) credentials from the configured PEM files, or None."""
+    """TLS (optionally mutual) credentials from the configured PEM files, or None.
+
+    The files are re-read when one of them changes, before the next handshake: a renewed
+    certificate (cert-manager rewrites the mounted Secret) is served without a restart, and
+    connections already open keep theirs.
+    """
     if not config.tls_cert:
         return None
-    pair = [(Path(config.tls_key).read_bytes(), Path(config.tls_cert).read_bytes())]
-    if config.tls_client_ca:
-        return grpc.ssl_server_credentials(
-            pair, root_certificates=Path(config.tls_client_ca).read_bytes(),
-            require_client_auth=True)
-    return grpc.ssl_server_credentials(pair)
+    paths = [Path(p) for p in (config.tls_key, config.tls_cert, config.tls_client_ca) if p]
+
+    def stamp() -> list[tuple[int, int]]:
+        return [(s.st_mtime_ns, s.st_ino) for s in map(Path.stat, paths)]
+
+    def load() -> grpc.ServerCertificateConfiguration:
+        pair = [(Path(config.tls_key).read_bytes(), Path(config.tls_cert).read_bytes())]
+        ca = Path(config.tls_client_ca).read_bytes() if config.tls_client_ca else None
+        return grpc.ssl_server_certificate_configuration(pair, root_certificates=ca)
+
+    seen = [stamp()]
+
+    def fetch() -> grpc.ServerCertificateConfiguration | None:
+        try:
+            now = stamp()
+            if now == seen[0]:
+                return None
+            fresh = load()
+        except (OSError, ValueError) as e:  # half-written files: keep serving the old pair
+            log.warning("TLS files unreadable, keeping the current certificate: %s", e)
+            return None
+        seen[0] = now
+        log.info("TLS certificate reloaded from %s", config.tls_cert)
+        return fresh
+
+    return grpc.dynamic_ssl_server_credentials(
+        load(), fetch, require_client_authentication=bool(config.tls_client_ca))
 
 
 def _version() -> str:
@@ -79,6 +105,9 @@ class RunningServer:
     port: int
     metrics_port: int
     grace: float
+    # The plaintext health-only server (config.health_port), if any.
+    health_server: grpc.aio.Server | None = None
+    health_port: int = -1
     warmup_task: asyncio.Task | None = None
     ready: asyncio.Event = field(default_factory=asyncio.Event)
     # Tasks the service runs beside the server (pollers, batchers); cancelled on stop.
@@ -98,6 +127,8 @@ class RunningServer:
         if self.warmup_task and not self.warmup_task.done():
             self.warmup_task.cancel()
         await self.server.stop(self.grace if grace is None else grace)
+        if self.health_server is not None:
+            await self.health_server.stop(0)
         for task in self.background:
             task.cancel()
 
@@ -149,8 +180,17 @@ async def start_server(
     running = RunningServer(name=name, server=server, health=health_servicer,
                             service_names=service_names, port=port, metrics_port=metrics_port,
                             grace=config.grace_seconds)
+    if config.health_port >= 0:
+        running.health_server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
+        health_pb2_grpc.add_HealthServicer_to_server(health_servicer, running.health_server)
+        running.health_port = running.health_server.add_insecure_port(
+            f"{config.host}:{config.health_port}")
+        if running.health_port == 0:
+            raise OSError(f"{name}: cannot bind {config.host}:{config.health_port} (health)")
     await running.set_serving(False)
     await server.start()
+    if running.health_server is not None:
+        await running.health_server.start()
     log.info("%s listening on %s:%d (metrics on %s:%d), warming up", name, config.host, port,
              config.metrics_host, metrics_port)
 

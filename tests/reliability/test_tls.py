@@ -11,12 +11,12 @@ TLS option). Certificates come from the `openssl` command (EC P-256, SAN 127.0.0
 from __future__ import annotations
 
 import shutil
-import subprocess
 from pathlib import Path
 
 import grpc
 import pytest
 from procs import Proc, start_all
+from support import make_ca, make_leaf
 
 from cliplens.client import Client, CliplensClientError
 from cliplens.core.channels import channel_credentials
@@ -29,37 +29,15 @@ pytestmark = [pytest.mark.e2e,
 IMAGE = load_examples()[0].image_path
 
 
-def _openssl(*args: str, cwd: Path) -> None:
-    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True, timeout=60)
-
-
-def _ca(folder: Path, name: str) -> None:
-    _openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-             "-nodes", "-keyout", f"{name}.key", "-out", f"{name}.pem", "-days", "2",
-             "-subj", f"/CN=cliplens test {name}", cwd=folder)
-
-
-def _leaf(folder: Path, name: str, ca: str) -> None:
-    (folder / f"{name}.ext").write_text(
-        "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n"
-        "keyUsage=digitalSignature\nextendedKeyUsage=serverAuth,clientAuth\n")
-    _openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-             "-keyout", f"{name}.key", "-out", f"{name}.csr", "-subj", f"/CN={name}",
-             cwd=folder)
-    _openssl("x509", "-req", "-in", f"{name}.csr", "-CA", f"{ca}.pem", "-CAkey", f"{ca}.key",
-             "-CAcreateserial", "-out", f"{name}.pem", "-days", "2", "-extfile",
-             f"{name}.ext", cwd=folder)
-
-
 @pytest.fixture(scope="module")
 def pki(tmp_path_factory) -> Path:
     """ca (trusted), service + client certificates it signed; rogue-ca and a client it signed."""
     folder = tmp_path_factory.mktemp("pki")
-    _ca(folder, "ca")
-    _leaf(folder, "service", "ca")
-    _leaf(folder, "client", "ca")
-    _ca(folder, "rogue-ca")
-    _leaf(folder, "rogue", "rogue-ca")
+    make_ca(folder, "ca")
+    make_leaf(folder, "service", "ca")
+    make_leaf(folder, "client", "ca")
+    make_ca(folder, "rogue-ca")
+    make_leaf(folder, "rogue", "rogue-ca")
     return folder
 
 
