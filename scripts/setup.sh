@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set up cliplens on a fresh Debian machine; safe to rerun (each step is skipped when done).
 #   bash scripts/setup.sh          # runtime: WordNet, virtual environment, the project
-#   bash scripts/setup.sh --dev    # also what the tests need: buf, prometheus, chromium
+#   bash scripts/setup.sh --dev    # also what the tests need: buf, prometheus, chromium,
+#                                  # checkov
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DEV=0
@@ -52,5 +53,13 @@ if [ $DEV -eq 1 ]; then
     (cd .cache/buf && npm install --silent --no-fund --no-audit @bufbuild/buf@1.75.0 >/dev/null)
   fi
   apt_install prometheus chromium
+  # 5. checkov (deployment scanner, tests/deploy/test_deploy_scanners.py) in an environment of
+  #    its own: its dependencies would replace packages the project pins (networkx, packaging).
+  CHECKOV=3.3.30
+  if [ "$(.cache/checkov/bin/checkov --version 2>/dev/null)" != "$CHECKOV" ]; then
+    say "installing checkov $CHECKOV into .cache/checkov"
+    "$PY" -m venv .cache/checkov
+    .cache/checkov/bin/pip install -q --disable-pip-version-check "checkov==$CHECKOV"
+  fi
 fi
 say "ready"

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from deploy_checks import DEPLOY, ROOT, SERVICES, free_port
+from deploy_checks import DEPLOY, PYPROJECT, REPOSITORY, ROOT, SERVICES, free_port
 
 DOCKERFILE = DEPLOY / "docker" / "Dockerfile"
 IGNORE = DEPLOY / "docker" / "Dockerfile.dockerignore"
@@ -110,7 +110,7 @@ def test_one_target_per_service_image():
     assert set(TARGETS.values()) == set(SERVICES)
     for target in TARGETS:
         # Runtime images descend from the bare Python image, never from a builder.
-        assert [s.name for s in chain(target)][-1] == "runtime", target
+        assert [s.name for s in chain(target)][-2:] == ["runtime", "base"], target
         assert chain(target)[-1].base == "${PYTHON_IMAGE}"
 
 
@@ -323,3 +323,43 @@ def test_healthcheck_follows_the_servers_readiness(serve):
     assert ready.returncode == 0 and ": SERVING" in ready.stderr
     down = _healthcheck(free_port())
     assert down.returncode == 1 and "UNREACHABLE" in down.stderr
+
+
+OCI = "org.opencontainers.image."
+
+
+def labels_of(name: str) -> dict[str, str]:
+    """The labels a stage's image carries: its own and those of the stages it starts from."""
+    labels: dict[str, str] = {}
+    for args in effective(name, "LABEL"):
+        for key, value in re.findall(r'([\w.-]+)="([^"]*)"', args):
+            labels[key] = value
+    return labels
+
+
+@pytest.mark.parametrize("stage", [s.name for s in STAGES])
+def test_every_stage_carries_the_oci_labels(stage):
+    labels = labels_of(stage)
+    assert labels[f"{OCI}source"] == "${SOURCE}"
+    assert labels[f"{OCI}version"] == "${VERSION}"
+    assert labels[f"{OCI}licenses"] == PYPROJECT["project"]["license"]["text"]
+    assert labels[f"{OCI}title"].startswith("cliplens-")
+    if stage in TARGETS:
+        # The commit, last: a new revision must not invalidate the layers before it.
+        assert labels[f"{OCI}revision"] == "${REVISION}"
+        kinds = [kw for kw, _ in BY_NAME[stage].instructions]
+        assert kinds[-2:] == ["ARG", "LABEL"] and BY_NAME[stage].instructions[-2][1] == (
+            "REVISION"), stage
+    # A global ARG is empty inside a stage unless the stage declares it again.
+    for stage_ in chain(stage):
+        used = set(re.findall(r"\$\{(\w+)\}", " ".join(stage_.all("LABEL"))))
+        declared = {n for a in stage_.all("ARG") for n in a.split()}
+        assert used <= declared, f"{stage_.name}: LABEL uses {sorted(used - declared)} undeclared"
+
+
+def test_oci_label_defaults_are_the_projects():
+    assert ARGS["VERSION"] == PYPROJECT["project"]["version"]
+    assert ARGS["SOURCE"] == REPOSITORY
+    assert ARGS["REVISION"]  # the build passes the commit: --build-arg REVISION=...
+    titles = {labels_of(t)[f"{OCI}title"] for t in TARGETS}
+    assert titles == {f"cliplens-{t}" for t in TARGETS}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import ipaddress
 import re
 
 import jsonschema
@@ -95,7 +96,36 @@ CRD_SCHEMAS = {
                                 "expr": {"type": "string", "minLength": 1},
                                 "for": _DURATION,
                                 "labels": _STR_MAP, "annotations": _STR_MAP}}}}}}}}}},
+    # cert-manager.io/v1, the fields we use.
+    "Certificate": {
+        "type": "object", "required": ["apiVersion", "kind", "metadata", "spec"],
+        "properties": {
+            "apiVersion": {"const": "cert-manager.io/v1"},
+            "metadata": _META,
+            "spec": {
+                "type": "object", "additionalProperties": False,
+                "required": ["secretName", "issuerRef", "dnsNames"],
+                "properties": {
+                    "secretName": {"type": "string"},
+                    "dnsNames": {"type": "array", "minItems": 1, "items": {"type": "string"}},
+                    "duration": {"type": "string", "pattern": r"^([0-9]+(h|m|s))+$"},
+                    "renewBefore": {"type": "string", "pattern": r"^([0-9]+(h|m|s))+$"},
+                    "usages": {"type": "array", "items": {"enum": [
+                        "server auth", "client auth", "digital signature",
+                        "key encipherment"]}},
+                    "privateKey": {"type": "object", "additionalProperties": False,
+                                   "properties": {
+                                       "algorithm": {"enum": ["RSA", "ECDSA", "Ed25519"]},
+                                       "size": {"type": "integer"},
+                                       "rotationPolicy": {"enum": ["Never", "Always"]}}},
+                    "issuerRef": {"type": "object", "additionalProperties": False,
+                                  "required": ["name"], "properties": {
+                                      "name": {"type": "string"},
+                                      "kind": {"enum": ["Issuer", "ClusterIssuer"]},
+                                      "group": {"type": "string"}}}}}}},
 }
+# Custom resources: checked against CRD_SCHEMAS (their CRDs are not in the core schemas).
+CRD_GROUPS = ("monitoring.coreos.com/", "cert-manager.io/")
 
 
 def overlay(name: str) -> list[dict]:
@@ -165,7 +195,7 @@ def test_every_object_validates_against_the_kubernetes_schemas(name, version):
     problems = []
     for obj in objects:
         what = f"{obj['kind']}/{obj['metadata']['name']}"
-        if obj["apiVersion"].startswith("monitoring.coreos.com/"):
+        if obj["apiVersion"].startswith(CRD_GROUPS):
             try:
                 jsonschema.validate(obj, CRD_SCHEMAS[obj["kind"]])
             except jsonschema.ValidationError as e:
@@ -213,6 +243,8 @@ def _matches(selector: dict, labels: dict[str, str]) -> bool:
 def test_every_reference_resolves(name):
     objects = objects_of(name)
     names = {(o["kind"], o["metadata"]["name"]) for o in objects}
+    # Secrets cert-manager writes for a rendered Certificate.
+    issued = {c["spec"]["secretName"] for c in find(objects, "Certificate")}
     missing = []
     for workload, spec in pod_specs(objects):
         for container in spec["containers"]:
@@ -234,7 +266,7 @@ def test_every_reference_resolves(name):
             if claim and ("PersistentVolumeClaim", claim) not in names:
                 missing.append(f"{workload}: PVC {claim}")
             secret = volume.get("secret", {}).get("secretName")
-            if secret and secret not in EXTERNAL_SECRETS:
+            if secret and secret not in EXTERNAL_SECRETS | issued:
                 missing.append(f"{workload}: Secret {secret}")
         if spec.get("serviceAccountName"):
             if ("ServiceAccount", spec["serviceAccountName"]) not in names:
@@ -300,12 +332,17 @@ def test_ports_and_grpc_probes_follow_the_service_configuration(name, service):
     defaults = _defaults(service)
     container = _container(objects, service)
     ports = _ports(container)
-    assert ports == {"grpc": defaults["port"], "metrics": defaults["metrics_port"]}
-    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
-        assert container[probe]["grpc"]["port"] == defaults["port"], probe
-        assert "service" not in container[probe]["grpc"]  # "" = the server's own readiness
     env = _env(objects, service)
     prefix = f"CLIPLENS_{service.upper()}_"
+    wanted = {"grpc": defaults["port"], "metrics": defaults["metrics_port"]}
+    # A TLS port needs a plaintext health-only port: the kubelet's gRPC probes cannot speak TLS.
+    assert (f"{prefix}TLS_CERT" in env) == (f"{prefix}HEALTH_PORT" in env), service
+    if f"{prefix}HEALTH_PORT" in env:
+        wanted["health"] = int(env[f"{prefix}HEALTH_PORT"])
+    assert ports == wanted
+    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+        assert container[probe]["grpc"]["port"] == wanted.get("health", wanted["grpc"]), probe
+        assert "service" not in container[probe]["grpc"]  # "" = the server's own readiness
     # Services listen on loopback by default: unreachable from the kubelet and peers.
     assert env[f"{prefix}HOST"] == "0.0.0.0" and env[f"{prefix}METRICS_HOST"] == "0.0.0.0"
     assert f"{prefix}PORT" not in env or int(env[f"{prefix}PORT"]) == defaults["port"]
@@ -346,6 +383,10 @@ def test_configmaps_hold_only_settings_the_service_knows(name, service, tmp_path
     scoped = {k: v for k, v in env.items() if k.startswith(prefix)}
     if f"{prefix}API_KEYS_FILE" in scoped:
         scoped[f"{prefix}API_KEYS_FILE"] = str(keys)
+    for key in ("TLS_CERT", "TLS_KEY"):
+        if f"{prefix}{key}" in scoped:
+            (tmp_path / key).write_text("PEM\n")
+            scoped[f"{prefix}{key}"] = str(tmp_path / key)
     load_config(cls, service, env=scoped)
 
 
@@ -475,7 +516,7 @@ def test_gpu_overlay_runs_embedding_on_gpus_in_fp16_with_weights_from_a_volume()
     deployment = one(objects, "Deployment", "cliplens-embedding")
     spec = deployment["spec"]["template"]["spec"]
     container = _container(objects, "embedding")
-    assert container["image"].startswith("cliplens/embedding-cuda:")
+    assert container["image"].split("@")[0].endswith("/cliplens/embedding-cuda")
     assert container["resources"]["limits"]["nvidia.com/gpu"] == "1"
     assert spec["nodeSelector"] == {"nvidia.com/gpu.present": "true"}
     assert {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"} in spec[
@@ -497,6 +538,62 @@ def test_gpu_overlay_runs_embedding_on_gpus_in_fp16_with_weights_from_a_volume()
     assert any(keys.startswith(m["mountPath"] + "/") for m in gateway["volumeMounts"])
 
 
+def test_gpu_gateway_serves_tls_to_listed_networks_only():
+    objects = overlay("gpu")
+    service = one(objects, "Service", "cliplens-gateway")["spec"]
+    assert service["type"] == "LoadBalancer"
+    ranges = service["loadBalancerSourceRanges"]
+    assert ranges and all(ipaddress.ip_network(r).prefixlen > 0 for r in ranges), ranges
+    # TLS on the gRPC port, so it is no longer announced as cleartext HTTP/2.
+    for svc in find(objects, "Service"):
+        if component_of(svc) == "gateway":
+            for port in svc["spec"]["ports"]:
+                assert port.get("appProtocol") != "kubernetes.io/h2c", svc["metadata"]["name"]
+    env = _env(objects, "gateway")
+    gateway = _container(objects, "gateway")
+    spec = one(objects, "Deployment", "cliplens-gateway")["spec"]["template"]["spec"]
+    (certificate,) = find(objects, "Certificate")
+    secret = certificate["spec"]["secretName"]
+    (volume,) = [v for v in spec["volumes"] if v.get("secret", {}).get("secretName") == secret]
+    (mount,) = [m for m in gateway["volumeMounts"] if m["name"] == volume["name"]]
+    assert mount["readOnly"] is True
+    # cert-manager writes tls.crt and tls.key into the Secret.
+    assert env["CLIPLENS_GATEWAY_TLS_CERT"] == f"{mount['mountPath']}/tls.crt"
+    assert env["CLIPLENS_GATEWAY_TLS_KEY"] == f"{mount['mountPath']}/tls.key"
+    assert "CLIPLENS_GATEWAY_TLS_CLIENT_CA" not in env  # public callers have no certificate
+    assert certificate["spec"]["privateKey"]["rotationPolicy"] == "Always"
+    # The in-cluster name the example Job dials is on the certificate.
+    job_target = next(e["value"] for e in one(example(), "Job", "cliplens-mutual-knowledge")[
+        "spec"]["template"]["spec"]["containers"][0]["env"] if e["name"] == "CLIPLENS_TARGET")
+    assert _TARGET.match(job_target)["svc"] + f".{NAMESPACE}.svc.cluster.local" in certificate[
+        "spec"]["dnsNames"]
+
+
+_REGISTRY_IMAGE = re.compile(r"^(?P<registry>localhost|[a-z0-9-]+(\.[a-z0-9-]+)+(:\d+)?)/"
+                             r"cliplens/(?P<name>[a-z-]+)(:(?P<tag>[\w.-]+))?"
+                             r"(@sha256:(?P<digest>[0-9a-f]{64}))?$")
+
+
+@pytest.mark.parametrize("name", [*OVERLAYS, "example"])
+def test_images_come_from_a_named_registry(name):
+    base = yaml.safe_load((K8S / "base" / "kustomization.yaml").read_text())["images"]
+    known = {i["name"].split("/")[-1] for i in base} | {"embedding-cuda"}
+    for workload, spec in pod_specs(objects_of(name)):
+        for container in spec["containers"]:
+            m = _REGISTRY_IMAGE.match(container["image"])
+            # Never a bare "cliplens/x", which a runtime would fetch from Docker Hub.
+            assert m, f"{workload}: {container['image']} names no registry"
+            assert m["name"] in known, container["image"]
+            if name == "gpu":
+                assert m["digest"] and not m["tag"], f"{workload}: not pinned by digest"
+            else:
+                assert m["registry"] == "localhost", container["image"]
+    aggregate = yaml.safe_load((EXAMPLE / "aggregate-job.yaml").read_text())
+    shards = one(example(), "Job", "cliplens-mutual-knowledge")
+    assert (aggregate["spec"]["template"]["spec"]["containers"][0]["image"]
+            == shards["spec"]["template"]["spec"]["containers"][0]["image"])
+
+
 def test_local_overlay_is_cpu_only_with_the_toyworld_model():
     objects = overlay("local")
     text = str(objects)
@@ -505,7 +602,7 @@ def test_local_overlay_is_cpu_only_with_the_toyworld_model():
     assert env["CLIPLENS_EMBEDDING_DEVICE"] == "cpu"
     assert env["CLIPLENS_EMBEDDING_PRECISION"] == "fp32"
     assert "toyworld" in env["CLIPLENS_EMBEDDING_MODELS"].split(",")
-    assert _container(objects, "embedding")["image"].startswith("cliplens/embedding:")
+    assert _container(objects, "embedding")["image"] == "localhost/cliplens/embedding:0.1.0"
     # No Prometheus Operator needed on a laptop cluster.
     assert not [o for o in objects if o["apiVersion"].startswith("monitoring.coreos.com")]
 

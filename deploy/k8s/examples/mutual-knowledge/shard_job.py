@@ -16,9 +16,10 @@ Dataset layout (on a shared volume):
     python shard_job.py run          # one shard (environment as below)
     python shard_job.py aggregate    # after every index has succeeded
 
-Environment: CLIPLENS_TARGET (the gateway), CLIPLENS_API_KEY, DATASET_DIR, OUTPUT_DIR (default
-DATASET_DIR/out), SHARDS, JOB_COMPLETION_INDEX, CLIPLENS_MODEL, CLIPLENS_BANK, BATCH_SIZE,
-CLIPLENS_TIMEOUT (seconds per batch).
+Environment: CLIPLENS_TARGET (the gateway), CLIPLENS_API_KEY, CLIPLENS_CA (PEM file of the CA
+that signed the gateway's certificate, for a gateway serving TLS as the gpu overlay's does),
+DATASET_DIR, OUTPUT_DIR (default DATASET_DIR/out), SHARDS, JOB_COMPLETION_INDEX,
+CLIPLENS_MODEL, CLIPLENS_BANK, BATCH_SIZE, CLIPLENS_TIMEOUT (seconds per batch).
 """
 
 from __future__ import annotations
@@ -147,6 +148,7 @@ def run(env: dict[str, str]) -> Path:
     model: dict[str, str] = {}
     with Client(env.get("CLIPLENS_TARGET", "127.0.0.1:50150"),
                 api_key=env.get("CLIPLENS_API_KEY") or None,
+                ca=env.get("CLIPLENS_CA") or None,
                 timeout=float(env.get("CLIPLENS_TIMEOUT", "600"))) as client:
         for start in range(0, len(mine), batch_size):
             analysed, refused = analyse(client, request_for, mine[start:start + batch_size])
