@@ -290,6 +290,15 @@ def for_text_config(text_cfg: dict, *, context_length: int, search: Sequence[Pat
                              f"{', '.join(tried)}")
 
 
+def for_entry(entry, arch: str, context_length: int) -> object:
+    """The tokenizer of a registry entry built as open_clip architecture `arch`."""
+    import open_clip
+
+    text_cfg = (open_clip.get_model_config(arch) or {}).get("text_cfg") or {}
+    return for_text_config(text_cfg, context_length=context_length,
+                           search=entry.tokenizer_dirs, model=entry.name)
+
+
 def count_tokens(tokenizer, texts: Sequence[str]) -> list[int] | None:
     """Tokens of each text before truncation (start and end included), or None if unknown."""
     count = getattr(tokenizer, "count_tokens", None)
