@@ -183,3 +183,35 @@ def hub_cache(root: Path, repo_id: str, files: Path) -> Path:
     (repo / "refs").mkdir(exist_ok=True)
     (repo / "refs" / "main").write_text(revision)
     return Path(root)
+
+
+TINY_OPEN_CLIP = {
+    "embed_dim": 32, "init_logit_bias": -10, "custom_text": True,
+    "vision_cfg": {"image_size": 32, "layers": 2, "width": 32, "patch_size": 16,
+                   "head_width": 16},
+    "text_cfg": {"context_length": 16, "vocab_size": 120, "width": 32, "heads": 2, "layers": 2,
+                 "hf_tokenizer_name": "cliplens-tests/tiny-siglip",
+                 "tokenizer_kwargs": {"clean": "canonicalize"}, "no_causal_mask": True,
+                 "proj_bias": True, "pool_type": "last"},
+}
+
+
+def open_clip_hub_model(folder: Path, *, seed: int = 0):
+    """An `hf-hub:` repository as open_clip's own `save_for_hf` writes it (open_clip_config.json,
+    weights in both formats, the tokenizer's files), with a tiny sigmoid-head model. Returns the
+    model it saved."""
+    import open_clip
+    import torch
+    from open_clip.push_to_hf_hub import save_for_hf
+    from open_clip.tokenizer import HFTokenizer
+
+    folder = Path(folder)
+    configs = folder.with_name(folder.name + "-config")
+    configs.mkdir(parents=True, exist_ok=True)
+    (configs / "cliplens-tiny-hub.json").write_text(json.dumps(TINY_OPEN_CLIP))
+    open_clip.add_model_config(configs / "cliplens-tiny-hub.json")
+    torch.manual_seed(seed)
+    model = open_clip.create_model("cliplens-tiny-hub", pretrained_text=False).eval()
+    tokens = siglip_tokenizer(folder.with_name(folder.name + "-tokenizer"))
+    save_for_hf(model, HFTokenizer(str(tokens)), TINY_OPEN_CLIP, folder)
+    return model

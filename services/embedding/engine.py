@@ -70,6 +70,12 @@ class LoadedModel:
         return str(self.entry.weights) if self.entry.weights else self.entry.source
 
 
+def _embed_dim(model: torch.nn.Module) -> int:
+    # timm image towers (SigLIP, ConvNeXt) carry no `output_dim`; the text tower does.
+    dim = getattr(model.visual, "output_dim", None) or getattr(model.text, "output_dim", None)
+    return int(dim)
+
+
 def _l2(x: np.ndarray) -> np.ndarray:
     return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
 
@@ -147,7 +153,7 @@ class Engine:
         return LoadedModel(name=entry.name, entry=entry, architecture=built.architecture,
                            fingerprint=built.fingerprint, random_weights=built.random_weights,
                            backend=backend, pre=pre, spec=spec, surgery_depth=depth,
-                           embed_dim=int(model.visual.output_dim), context_length=context,
+                           embed_dim=_embed_dim(model), context_length=context,
                            facts=read_facts(model, built.preprocess_cfg, tokenizer))
 
     @staticmethod
