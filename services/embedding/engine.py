@@ -140,12 +140,13 @@ class Engine:
 
         device = resolve_device(self.config.device)
         precision = entry.precision or self.config.precision
+        # The tokenizer first: a missing file fails before any weight is read.
+        tokenizer = tokenization.for_entry(entry, register_architecture(entry))
         built = build(entry, device=device, precision=precision)
         model = built.model
         spec = surgery.inspect_visual(model.visual)
         depth = self._depth(entry, spec)
         context = int(model.context_length)
-        tokenizer = tokenization.for_entry(entry, built.architecture, context)
         pre = Preprocessor(built.preprocess_cfg, tokenizer, context_length=context,
                            limits=self.config.image_limits)
         backend = TorchBackend(model, spec=spec, depth=max(depth, 1), device=device,
@@ -197,7 +198,7 @@ class Engine:
                 f"`cliplens export-onnx {entry.name}`")
         cfg = {k: tuple(v) if isinstance(v, list) else v
                for k, v in meta["preprocess_cfg"].items()}
-        tokenizer = tokenization.for_entry(entry, arch, meta["context_length"])
+        tokenizer = tokenization.for_entry(entry, arch)
         pre = Preprocessor(cfg, tokenizer, context_length=meta["context_length"],
                            limits=self.config.image_limits)
         return LoadedModel(name=entry.name, entry=entry, architecture=meta["architecture"],

@@ -89,7 +89,11 @@ def find_weights(folder: Path) -> tuple[Path, tuple[Path, ...]]:
     names = {"transformers": TRANSFORMERS_WEIGHTS, "open_clip": OPEN_CLIP_WEIGHTS}.get(
         kind, TRANSFORMERS_WEIGHTS + OPEN_CLIP_WEIGHTS)
     candidates = tuple(Path(folder) / n for n in names)
-    return next((c for c in candidates if c.is_file()), candidates[0]), candidates
+    found = next((c for c in candidates if c.is_file()), None)
+    if found is None:  # a sharded checkpoint: named, so that `register` says why it is refused
+        found = next((c.with_name(c.name + ".index.json") for c in candidates
+                      if c.with_name(c.name + ".index.json").is_file()), candidates[0])
+    return found, candidates
 
 
 def hub_folder(repo_id: str) -> tuple[Path, tuple[Path, ...], str]:
@@ -305,6 +309,11 @@ def register(folder: Path, label: str) -> tuple[str, dict]:
     """(open_clip architecture name, preprocessing overrides) of a checkpoint folder."""
     folder = Path(folder)
     kind = layout(folder)
+    weights = find_weights(folder)[0]
+    if weights.name.endswith(".index.json"):
+        raise CheckpointError(f"checkpoint: {weights}: sharded checkpoints are not supported "
+                              f"(save the model as one file, e.g. save_pretrained("
+                              f"max_shard_size=\"100GB\"))")
     if kind == "transformers":
         model_type, model_cfg = _transformers_model(folder)
         return _register(label, model_cfg), _preprocess(folder, model_type)

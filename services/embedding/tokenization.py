@@ -290,12 +290,13 @@ def for_text_config(text_cfg: dict, *, context_length: int, search: Sequence[Pat
                              f"{', '.join(tried)}")
 
 
-def for_entry(entry, arch: str, context_length: int) -> object:
-    """The tokenizer of a registry entry built as open_clip architecture `arch`."""
+def for_entry(entry, arch: str) -> object:
+    """The tokenizer of a registry entry built as open_clip architecture `arch`, at the
+    context length of its text tower."""
     import open_clip
 
     text_cfg = (open_clip.get_model_config(arch) or {}).get("text_cfg") or {}
-    return for_text_config(text_cfg, context_length=context_length,
+    return for_text_config(text_cfg, context_length=int(text_cfg.get("context_length", 77)),
                            search=entry.tokenizer_dirs, model=entry.name)
 
 

@@ -33,7 +33,7 @@ def _registry(tmp_path, **folders) -> Registry:
 def _built(tmp_path, folder):
     entry = _registry(tmp_path, m=folder).resolve("m")
     built = build(entry)
-    tok = tokenization.for_entry(entry, built.architecture, built.model.context_length)
+    tok = tokenization.for_entry(entry, built.architecture)
     return entry, built, tok
 
 
@@ -208,6 +208,15 @@ def test_missing_tokenizer_names_the_paths(tmp_path, hf_checkpoints):
     assert "tokenizer" in message and str(folder / "spiece.model") in message
 
 
+def test_sharded_checkpoints_are_refused(tmp_path, hf_checkpoints):
+    folder = _copy(hf_checkpoints["clip"], tmp_path / "sharded")
+    (folder / "model.safetensors").rename(folder / "model-00001-of-00001.safetensors")
+    (folder / "model.safetensors.index.json").write_text(
+        '{"weight_map": {"logit_scale": "model-00001-of-00001.safetensors"}}')
+    message = _engine_error(tmp_path, folder)
+    assert str(folder / "model.safetensors.index.json") in message and "sharded" in message
+
+
 def test_a_folder_without_a_configuration_is_refused(tmp_path, hf_checkpoints):
     folder = _copy(hf_checkpoints["clip"], tmp_path / "no-config")
     (folder / "config.json").unlink()
@@ -235,7 +244,7 @@ def test_hf_hub_model_from_the_local_cache(hub, tmp_path, monkeypatch):
     built = build(entry)
     blob = entry.weights.resolve()
     assert built.fingerprint == "sha256:" + blob.name  # the cache names blobs by their sha256
-    tok = tokenization.for_entry(entry, built.architecture, built.model.context_length)
+    tok = tokenization.for_entry(entry, built.architecture)
     assert tok.source.startswith(str(entry.weights.parent))
     ids = tok(TEXTS)
     pixels = torch.randn(2, 3, 32, 32)
@@ -244,6 +253,21 @@ def test_hf_hub_model_from_the_local_cache(hub, tmp_path, monkeypatch):
         assert torch.allclose(built.model.encode_image(pixels), model.encode_image(pixels),
                               atol=1e-6)
     assert read_facts(built.model, built.preprocess_cfg, tok).head == SIGMOID
+
+
+def test_siglip_random_refused_before_its_weights_when_no_tokenizer(tmp_path, monkeypatch):
+    """The issue's `ViT-B-16-SigLIP/random`: no download, one line naming the paths, and before
+    the 200M parameters are built."""
+    from cliplens.embedding.tokenization import TokenizerLoadError
+
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "cache"))
+    config = EmbeddingConfig(models=("ViT-B-16-SigLIP/random",),
+                             default_model="ViT-B-16-SigLIP/random", port=0, metrics_port=-1,
+                             model_dir=str(tmp_path / "models"))
+    with pytest.raises(TokenizerLoadError) as e:
+        Engine(config).load()
+    assert str(tmp_path / "models" / "ViT-B-16-SigLIP" / "spiece.model") in str(e.value)
+    assert str(tmp_path / "cache" / "models--timm--ViT-B-16-SigLIP") in str(e.value)
 
 
 def test_hf_hub_model_not_in_the_cache_names_where_it_looked(tmp_path, monkeypatch):
