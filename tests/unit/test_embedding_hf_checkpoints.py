@@ -7,6 +7,7 @@ import hashlib
 import shutil
 
 import hf_models
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -287,3 +288,24 @@ def test_registry_hf_hub_entry(hub, tmp_path, monkeypatch):
                                        "description: a cached hub model\n")
     entry = Registry([tmp_path], model_dir=tmp_path).resolve("tiny")
     assert entry.weights.is_file() and entry.arch_name == "cliplens-tests--tiny-siglip"
+
+
+@pytest.mark.slow
+def test_siglip_random_serves_with_a_tokenizer_beside_where_weights_go(tmp_path, monkeypatch):
+    """`ViT-B-16-SigLIP/random` (200M parameters: slow) with a SentencePiece tokenizer of
+    SigLIP's kind in $CLIPLENS_MODEL_DIR/ViT-B-16-SigLIP/: loads, tokenizes and encodes."""
+    import asyncio
+
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "cache"))
+    hf_models.siglip_tokenizer(tmp_path / "models" / "ViT-B-16-SigLIP")
+    config = EmbeddingConfig(models=("ViT-B-16-SigLIP/random",),
+                             default_model="ViT-B-16-SigLIP/random", port=0, metrics_port=-1,
+                             model_dir=str(tmp_path / "models"), torch_threads=2)
+    engine = Engine(config)
+    engine.load()
+    model = engine.get("")
+    assert model.facts.head == SIGMOID and model.facts.context_length == 64
+    assert model.pre.tokenizer.source.endswith("ViT-B-16-SigLIP/spiece.model")
+    _, out, tokens = asyncio.run(engine.encode_texts("", ["a cat", "A CAT!", "a dog"]))
+    assert out.shape == (3, 768) and tokens.counts[0] == tokens.counts[1]
+    assert np.allclose(out[0], out[1]) and not np.allclose(out[0], out[2])
