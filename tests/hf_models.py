@@ -153,9 +153,10 @@ def siglip_checkpoint(folder: Path, *, seed: int = 0) -> Path:
 
     folder = Path(folder)
     siglip_tokenizer(folder)
-    text = dict(TINY_TEXT, hidden_size=48, intermediate_size=96, vocab_size=120,
-                max_position_embeddings=16, projection_size=48, pad_token_id=1,
-                eos_token_id=1, bos_token_id=None)
+    width = TINY_VISION["hidden_size"]  # SigLIP's text head projects to the image width
+    text = dict(TINY_TEXT, hidden_size=width, intermediate_size=TINY_VISION["intermediate_size"],
+                vocab_size=120, max_position_embeddings=16, projection_size=width,
+                pad_token_id=1, eos_token_id=1, bos_token_id=None)
     config = SiglipConfig(text_config=text, vision_config=TINY_VISION)
     torch.manual_seed(seed)
     model = SiglipModel(config)
