@@ -25,12 +25,12 @@ TEXTS = ["a photo of a cat", "A Photo of a CAT!", "", "  spaces   everywhere  ",
          "bicycle's wheel (green)"]
 
 
-def _sentencepiece(kind: str, **ids) -> bytes:
+def _sentencepiece(kind: str, vocab_size: int = 120, **ids) -> bytes:
     import sentencepiece
 
     model = io.BytesIO()
     sentencepiece.SentencePieceTrainer.train(
-        sentence_iterator=iter(CORPUS * 10), model_writer=model, vocab_size=120,
+        sentence_iterator=iter(CORPUS * 10), model_writer=model, vocab_size=vocab_size,
         model_type=kind, hard_vocab_limit=False, minloglevel=2, **ids)
     return model.getvalue()
 
@@ -78,7 +78,7 @@ def roberta_tokenizer(folder: Path) -> Path:
     return Path(folder)
 
 
-def _converted(folder: Path, cls: str, kind: str) -> Path:
+def _converted(folder: Path, cls: str, kind: str, **config) -> Path:
     """A SentencePiece tokenizer of class `cls` converted and saved by transformers, as the
     real repositories hold it (tokenizer.json beside tokenizer_config.json)."""
     from transformers import AutoTokenizer
@@ -86,9 +86,13 @@ def _converted(folder: Path, cls: str, kind: str) -> Path:
     folder = Path(folder)
     src = folder.with_name(folder.name + "-src")
     src.mkdir(parents=True, exist_ok=True)
-    (src / "sentencepiece.bpe.model").write_bytes(
-        _sentencepiece(kind, bos_id=0, pad_id=1, eos_id=2, unk_id=3))
-    (src / "tokenizer_config.json").write_text(json.dumps({"tokenizer_class": cls}))
+    if cls == "GemmaTokenizer":  # Gemma's ids and byte fallback
+        (src / "tokenizer.model").write_bytes(_sentencepiece(
+            kind, 400, pad_id=0, eos_id=1, bos_id=2, unk_id=3, byte_fallback=True))
+    else:  # fairseq's ids
+        (src / "sentencepiece.bpe.model").write_bytes(
+            _sentencepiece(kind, bos_id=0, pad_id=1, eos_id=2, unk_id=3))
+    (src / "tokenizer_config.json").write_text(json.dumps({"tokenizer_class": cls, **config}))
     AutoTokenizer.from_pretrained(src).save_pretrained(folder)
     shutil.rmtree(src)
     return folder
@@ -104,8 +108,16 @@ def nllb_tokenizer(folder: Path) -> Path:
     return _converted(folder, "NllbTokenizer", "bpe")
 
 
+def gemma_tokenizer(folder: Path) -> Path:
+    """SigLIP2's kind (timm/ViT-*-SigLIP2 name Gemma's tokenizer): SentencePiece BPE with byte
+    fallback, an end token appended and no start token, as open_clip asks of it."""
+    return _converted(folder, "GemmaTokenizer", "bpe", add_bos_token=False,
+                      add_eos_token=True, padding_side="right")
+
+
 TOKENIZERS = {"clip": clip_tokenizer, "siglip": siglip_tokenizer, "roberta": roberta_tokenizer,
-              "xlm-roberta": xlm_roberta_tokenizer, "nllb": nllb_tokenizer}
+              "xlm-roberta": xlm_roberta_tokenizer, "nllb": nllb_tokenizer,
+              "gemma": gemma_tokenizer}
 
 
 def transformers_ids(folder: Path, texts: list[str], context_length: int) -> list[list[int]]:

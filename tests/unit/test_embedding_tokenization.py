@@ -39,7 +39,7 @@ def test_kinds_are_read_from_their_files(saved):
     assert isinstance(tokenization.load_folder(saved["siglip"], context_length=8),
                       tokenization.SentencePieceTokenizer)
     assert not (saved["siglip"] / "tokenizer.json").exists()
-    for kind in ("clip", "roberta", "xlm-roberta", "nllb"):
+    for kind in ("clip", "roberta", "xlm-roberta", "nllb", "gemma"):
         tok = tokenization.load_folder(saved[kind], context_length=8)
         assert isinstance(tok, tokenization.HubTokenizer), kind
         assert tok.source == str(saved[kind] / "tokenizer.json")
