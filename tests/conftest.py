@@ -28,3 +28,13 @@ def serve():
     yield _serve
     for thread in reversed(threads):
         thread.stop()
+
+
+@pytest.fixture(scope="session")
+def hf_checkpoints(tmp_path_factory):
+    """transformers-layout CLIPModel and SiglipModel folders, tiny random towers (built once)."""
+    import hf_models
+
+    root = tmp_path_factory.mktemp("hf-checkpoints")
+    return {"clip": hf_models.clip_checkpoint(root / "clip"),
+            "siglip": hf_models.siglip_checkpoint(root / "siglip")}

@@ -20,15 +20,15 @@ import numpy as np
 import torch
 
 from cliplens.core.errors import InvalidArgument, NotFound, Unavailable, Unimplemented
-from cliplens.embedding import metrics, regions, surgery
+from cliplens.embedding import metrics, regions, surgery, tokenization
 from cliplens.embedding.backends import Backend, DenseArrays
 from cliplens.embedding.batcher import Batcher
 from cliplens.embedding.config import EmbeddingConfig
+from cliplens.embedding.facts import ModelFacts, read_facts
 from cliplens.embedding.loading import (
     ModelLoadError,
     build,
     file_fingerprint,
-    quiet_open_clip,
     register_architecture,
     resolve_device,
 )
@@ -57,6 +57,9 @@ class LoadedModel:
     context_length: int
     load_seconds: float = 0.0
     batchers: dict[tuple, Batcher] = dataclasses.field(default_factory=dict)
+    # Head, temperature, bias, preprocessing and tokenizer read from the torch model (None for
+    # ONNX exports, whose meta.json does not carry them yet).
+    facts: ModelFacts | None = None
 
     @property
     def input_size(self) -> tuple[int, int]:
@@ -65,6 +68,12 @@ class LoadedModel:
     @property
     def source(self) -> str:
         return str(self.entry.weights) if self.entry.weights else self.entry.source
+
+
+def _embed_dim(model: torch.nn.Module) -> int:
+    # timm image towers (SigLIP, ConvNeXt) carry no `output_dim`; the text tower does.
+    dim = getattr(model.visual, "output_dim", None) or getattr(model.text, "output_dim", None)
+    return int(dim)
 
 
 def _l2(x: np.ndarray) -> np.ndarray:
@@ -127,19 +136,17 @@ class Engine:
     def _load_one(self, entry: ModelEntry) -> LoadedModel:
         if self.config.backend == "onnx":
             return self._load_onnx(entry)
-        from open_clip import get_tokenizer
-
         from cliplens.embedding.backends.torch_backend import TorchBackend
 
         device = resolve_device(self.config.device)
         precision = entry.precision or self.config.precision
+        # The tokenizer first: a missing file fails before any weight is read.
+        tokenizer = tokenization.for_entry(entry, register_architecture(entry))
         built = build(entry, device=device, precision=precision)
         model = built.model
         spec = surgery.inspect_visual(model.visual)
         depth = self._depth(entry, spec)
         context = int(model.context_length)
-        with quiet_open_clip():
-            tokenizer = get_tokenizer(built.architecture)
         pre = Preprocessor(built.preprocess_cfg, tokenizer, context_length=context,
                            limits=self.config.image_limits)
         backend = TorchBackend(model, spec=spec, depth=max(depth, 1), device=device,
@@ -147,7 +154,8 @@ class Engine:
         return LoadedModel(name=entry.name, entry=entry, architecture=built.architecture,
                            fingerprint=built.fingerprint, random_weights=built.random_weights,
                            backend=backend, pre=pre, spec=spec, surgery_depth=depth,
-                           embed_dim=int(model.visual.output_dim), context_length=context)
+                           embed_dim=_embed_dim(model), context_length=context,
+                           facts=read_facts(model, built.preprocess_cfg, tokenizer))
 
     @staticmethod
     def _depth(entry: ModelEntry, spec: surgery.VisionSpec) -> int:
@@ -161,8 +169,6 @@ class Engine:
         return depth
 
     def _load_onnx(self, entry: ModelEntry) -> LoadedModel:
-        from open_clip import get_tokenizer
-
         from cliplens.embedding.backends.onnx_backend import OnnxBackend, OnnxBackendError
 
         if (entry.precision or self.config.precision) != "fp32":
@@ -192,8 +198,7 @@ class Engine:
                 f"`cliplens export-onnx {entry.name}`")
         cfg = {k: tuple(v) if isinstance(v, list) else v
                for k, v in meta["preprocess_cfg"].items()}
-        with quiet_open_clip():
-            tokenizer = get_tokenizer(arch)
+        tokenizer = tokenization.for_entry(entry, arch)
         pre = Preprocessor(cfg, tokenizer, context_length=meta["context_length"],
                            limits=self.config.image_limits)
         return LoadedModel(name=entry.name, entry=entry, architecture=meta["architecture"],

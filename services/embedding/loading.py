@@ -5,9 +5,14 @@ for `.bin`/`.pt`/`.pth` state dicts. open_clip is asked for the architecture onl
 pretrained tag, so it never downloads); the state dict is loaded here, strictly. A missing or
 unreadable file stops the service at start with the path and the reason.
 
-Fingerprints: "sha256:" + the sha256 of the weights file's bytes (hashed once, in chunks); for
-random weights (built after `torch.manual_seed(0)`), of the state-dict tensors as float32 in
-key order.
+Checkpoint folders (a registry `hf_dir`, an `hf-hub:` snapshot) are registered with open_clip and
+their weights converted by `hf_checkpoints`; everything after that is the same path.
+
+Fingerprints: "sha256:" + the sha256 of the weights file's bytes (hashed once, in chunks), for
+every kind of entry: for a checkpoint folder, of its one weights file (`model.safetensors`,
+`open_clip_model.safetensors`, ...: the file named in the model's `source`), which is also the
+name the Hugging Face cache gives its blob; for random weights (built after
+`torch.manual_seed(0)`), of the state-dict tensors as float32 in key order.
 """
 
 from __future__ import annotations
@@ -119,6 +124,10 @@ def register_architecture(entry: ModelEntry) -> str:
     """Make the entry's architecture known to open_clip; returns its name."""
     import open_clip
 
+    if entry.folder is not None:
+        from cliplens.embedding.hf_checkpoints import register
+
+        return register(entry.folder, entry.arch_name)[0]
     if entry.config is None:
         if entry.architecture not in open_clip.list_models():
             raise ModelLoadError(f"model {entry.name}: unknown open_clip architecture "
@@ -145,6 +154,10 @@ def _preprocess_overrides(entry: ModelEntry, arch: str) -> tuple[dict, bool]:
     """Preprocessing and QuickGELU of the entry's pretrained tag (from open_clip's table)."""
     import open_clip
 
+    if entry.folder is not None:
+        from cliplens.embedding.hf_checkpoints import register
+
+        return register(entry.folder, entry.arch_name)[1], False
     if not entry.pretrained:
         return {}, False
     cfg = open_clip.get_pretrained_cfg(arch, entry.pretrained) or {}
@@ -214,6 +227,10 @@ def build(entry: ModelEntry, *, device: str = "cpu", precision: str = "fp32") ->
     else:
         path = Path(entry.weights)
         state = read_state_dict(path)
+        if entry.folder is not None:
+            from cliplens.embedding.hf_checkpoints import to_open_clip
+
+            state = to_open_clip(entry.folder, state, path)
         fingerprint = file_fingerprint(path)
         with quiet_open_clip():
             model = open_clip.create_model(arch, **kwargs)

@@ -17,6 +17,7 @@ from PIL import Image
 
 from cliplens.core.errors import InvalidArgument
 from cliplens.core.images import ImageLimits, decode_image
+from cliplens.embedding.tokenization import count_tokens
 
 
 @dataclasses.dataclass(frozen=True)
@@ -81,10 +82,8 @@ class Preprocessor:
     def tokenize(self, texts: Sequence[str]) -> Tokens:
         """Token ids at the context length; counts and truncation as the tokenizer saw them."""
         ids = self.tokenizer(list(texts), context_length=self.context_length)
-        encode = getattr(self.tokenizer, "encode", None)
-        if encode is not None and hasattr(self.tokenizer, "sot_token_id"):
-            counts = [len(encode(t)) + 2 for t in texts]
-        else:  # other tokenizers: count what survived (truncation shows as a full row)
+        counts = count_tokens(self.tokenizer, texts)
+        if counts is None:  # other tokenizers: count what survived (truncation: a full row)
             counts = [int((row != 0).sum()) for row in ids]
         truncated = [c > self.context_length for c in counts]
         return Tokens(ids=ids.to(torch.int64), counts=counts, truncated=truncated)

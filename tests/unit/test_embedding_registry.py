@@ -65,7 +65,9 @@ def test_weights_fall_back_to_the_model_dir(tmp_path):
 
 
 @pytest.mark.parametrize("text, message", [
-    ("name: x\n", "exactly one of architecture or config"),
+    ("name: x\n", "exactly one of architecture, config, hf_dir, hf_hub, got none"),
+    ("name: x\nhf_dir: a\nhf_hub: o/n\n", "got hf_dir='a', hf_hub='o/n'"),
+    ("name: x\nhf_dir: a\nweights: w.safetensors\n", "weights and pretrained come from"),
     ("name: x\narchitecture: ViT-B-32\nconfig: a.json\n", "exactly one"),
     ("architecture: ViT-B-32\n", "name: expected a non-empty string"),
     ("name: x\narchitecture: ViT-B-32\nsurgery_depth: 0\n", "surgery_depth"),

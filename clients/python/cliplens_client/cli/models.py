@@ -73,7 +73,8 @@ def _list_local(args) -> None:
               "no") for d in data]
     emit(args, {"models": data, "model_dir": config.model_dir},
          _table(rows) + f"\n(also any open_clip ARCH/PRETRAINED with weights under "
-                        f"{config.model_dir}, or ARCH/random)")
+                        f"{config.model_dir}, ARCH/random, or hf-hub:ORG/NAME in the local "
+                        f"Hugging Face cache)")
 
 
 def _table(rows: list[tuple[str, ...]]) -> str:
