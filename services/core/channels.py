@@ -12,6 +12,8 @@ from pathlib import Path
 
 import grpc
 
+from cliplens.core.errors import PeerError
+
 # Methods that change state are not retried: a retry after a lost reply could apply twice.
 NON_IDEMPOTENT = (
     "/cliplens.v1.LexiconService/ImportBank",
@@ -101,3 +103,12 @@ def sync_channel(target: str, *, max_message_bytes: int = 64 << 20,
     if credentials is not None:
         return grpc.secure_channel(target, credentials, options=opts)
     return grpc.insecure_channel(target, options=opts)
+
+
+def from_peer(error: grpc.RpcError, peer: str) -> PeerError:
+    """The error to raise when a call to `peer` failed (UNAVAILABLE names the peer)."""
+    code = error.code()
+    details = error.details() or ""
+    if code == grpc.StatusCode.UNAVAILABLE:
+        details = f"{peer} unavailable: {details}"
+    return PeerError(code.name, details)

@@ -1,7 +1,8 @@
 """The server interceptor every service runs: request ids, logs, metrics and error mapping.
 
-Each `CliplensError` becomes exactly one status code with its message; any other exception is
-logged with its traceback and becomes INTERNAL with the request id (never the traceback).
+Each `CliplensError` becomes exactly one status code with its message (`STATUS`, the one
+mapping; `cliplens.core.errors` itself knows no transport); any other exception is logged with
+its traceback and becomes INTERNAL with the request id (never the traceback).
 """
 
 from __future__ import annotations
@@ -14,12 +15,50 @@ import uuid
 import grpc
 
 from cliplens.core import metrics
-from cliplens.core.errors import CliplensError, InvalidArgument
+from cliplens.core.errors import (
+    AlreadyExists,
+    CliplensError,
+    DeadlineExceeded,
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+    Overloaded,
+    PeerError,
+    PermissionDenied,
+    Unauthenticated,
+    Unavailable,
+    Unimplemented,
+)
 from cliplens.core.logs import REQUEST_ID
 
 log = logging.getLogger("cliplens.rpc")
 REQUEST_ID_KEY = "x-request-id"
 MAX_MESSAGE_CHARS = 1000
+
+# The one mapping of error classes to status codes (a subclass takes its nearest base's).
+STATUS: dict[type[CliplensError], grpc.StatusCode] = {
+    CliplensError: grpc.StatusCode.INTERNAL,
+    InvalidArgument: grpc.StatusCode.INVALID_ARGUMENT,
+    NotFound: grpc.StatusCode.NOT_FOUND,
+    AlreadyExists: grpc.StatusCode.ALREADY_EXISTS,
+    Unavailable: grpc.StatusCode.UNAVAILABLE,
+    Overloaded: grpc.StatusCode.RESOURCE_EXHAUSTED,
+    DeadlineExceeded: grpc.StatusCode.DEADLINE_EXCEEDED,
+    FailedPrecondition: grpc.StatusCode.FAILED_PRECONDITION,
+    Unauthenticated: grpc.StatusCode.UNAUTHENTICATED,
+    PermissionDenied: grpc.StatusCode.PERMISSION_DENIED,
+    Unimplemented: grpc.StatusCode.UNIMPLEMENTED,
+}
+
+
+def status_of(exc: CliplensError) -> grpc.StatusCode:
+    """The status code an error is answered with: a peer's own, else its class's."""
+    if isinstance(exc, PeerError):
+        return grpc.StatusCode[exc.status]
+    for cls in type(exc).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]
+    raise AssertionError("unreachable: CliplensError is in STATUS")
 
 
 def _clip(message: str) -> str:
@@ -56,11 +95,11 @@ class _Call:
     async def fail(self, exc: BaseException) -> None:
         """Record the status `exc` stands for and abort the call with it (always raises)."""
         if isinstance(exc, CliplensError):
-            self.code = exc.code
+            self.code = status_of(exc)
             if exc.trailers:
                 self.context.set_trailing_metadata(
                     ((REQUEST_ID_KEY, self.rid), *exc.trailers.items()))
-            await self.context.abort(exc.code, _clip(str(exc)))
+            await self.context.abort(self.code, _clip(str(exc)))
         if isinstance(exc, grpc.aio.AbortError):
             self.code = self.context.code() or grpc.StatusCode.UNKNOWN
             raise exc

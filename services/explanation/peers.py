@@ -12,8 +12,7 @@ from dataclasses import dataclass
 import grpc
 import numpy as np
 
-from cliplens.core.channels import aio_channel, peer_credentials
-from cliplens.core.errors import from_peer
+from cliplens.core.channels import aio_channel, from_peer, peer_credentials
 from cliplens.core.interceptors import REQUEST_ID_KEY
 from cliplens.core.logs import REQUEST_ID
 from cliplens.core.tensors import from_proto

@@ -11,10 +11,10 @@ import numpy as np
 from cliplens.core.errors import InvalidArgument
 from cliplens.core.server import RunningServer, start_server
 from cliplens.core.tensors import from_proto, to_proto
-from cliplens.explanation import service_metrics as metrics
+from cliplens.explanation import metrics
 from cliplens.explanation.cache import EmbeddingCache
 from cliplens.explanation.config import ExplanationConfig
-from cliplens.explanation.metrics import curve_auc
+from cliplens.explanation.evaluation import curve_auc
 from cliplens.explanation.peers import Peers
 from cliplens.explanation.pipelines.classify import rank, zero_shot
 from cliplens.explanation.pipelines.common import check_maps_size, decode_inputs

@@ -7,30 +7,24 @@ embeddings of the label in every prompt template (prompt ensembling).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 import numpy as np
 
 from cliplens.core.errors import InvalidArgument
+from cliplens.explanation.base.prompts import class_embeddings as ensemble
+from cliplens.explanation.base.prompts import format_prompts, openai_imagenet_templates
 from cliplens.explanation.cache import EmbeddingCache
 from cliplens.explanation.peers import Peers
-from cliplens.explanation.surgery import class_embeddings as ensemble
-from cliplens.explanation.surgery import format_prompts, openai_imagenet_templates
+from cliplens.lexicon.ids import is_synset_id
 from cliplens.v1 import embedding_pb2
 
-SYNSET_ID = re.compile(r"^[^\s.]+(\.[^\s.]+)*\.[nvasr]\.\d{2}$|^[nvasr]\d{8}$|^\d{8}-[nvasr]$")
 MAX_LABEL_CHARS = 1000
 
 
 def default_templates(info: embedding_pb2.ModelInfo) -> list[str]:
     """The model's own prompt templates, else OpenAI's 80 ImageNet templates."""
     return list(info.prompt_templates) or list(openai_imagenet_templates())
-
-
-def is_synset_id(label: str) -> bool:
-    """True for "dog.n.01", "n02084071" and "02084071-n"."""
-    return bool(SYNSET_ID.match(label))
 
 
 def check_templates(templates: Sequence[str]) -> list[str]:

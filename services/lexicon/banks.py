@@ -22,7 +22,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from cliplens.core.errors import InvalidArgument, NotFound
-from cliplens.lexicon.synsets import WordNet, is_synset_id
+from cliplens.lexicon.ids import is_synset_id
+from cliplens.lexicon.synsets import WordNet
 
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 SOURCES = ("wordnet", "json")

@@ -19,10 +19,11 @@ from cliplens.lexicon import metrics
 from cliplens.lexicon.banks import Bank, BankClass, BankInfo, BankLimits
 from cliplens.lexicon.descriptors import descriptors
 from cliplens.lexicon.dictionaries import Dictionary, build_dictionary
+from cliplens.lexicon.ids import is_synset_id
 from cliplens.lexicon.index import ensure_index
 from cliplens.lexicon.presets import PRESETS
 from cliplens.lexicon.store import Store, utc_now
-from cliplens.lexicon.synsets import SynsetRecord, WordNet, is_synset_id
+from cliplens.lexicon.synsets import SynsetRecord, WordNet
 
 log = logging.getLogger(__name__)
 

@@ -20,6 +20,8 @@ import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from cliplens.toyworld.objects import CLASSES
+
 # Physical objects and materials; people (mostly roles such as "officer" or "patient", which a
 # picture cannot tell apart) and locations ("area", "site") are left out.
 PHYSICAL_ROOTS = ("object.n.01", "matter.n.03")
@@ -40,8 +42,6 @@ class Preset:
 
 def toyworld_words(_wordnet=None) -> list[str]:
     """Class lemmas, part names and the class and part synsets of the toyworld world."""
-    from cliplens.toyworld.objects import CLASSES
-
     words: list[str] = []
     for cls in CLASSES:
         words.append(cls.synset.split(".")[0])

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from cliplens.core.errors import InvalidArgument
-from cliplens.explanation.surgery.array_checks import (
+from cliplens.explanation.base.arrays import (
     as_float32,
     as_index_array,
     check_same_width,

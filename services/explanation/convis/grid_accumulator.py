@@ -15,10 +15,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from cliplens.core.errors import FailedPrecondition, InvalidArgument
+from cliplens.explanation.base.arrays import as_float32
+from cliplens.explanation.base.resample import minmax
 from cliplens.explanation.convis.concept_ranking import ConceptRanker
 from cliplens.explanation.convis.convis_geometry import grid_windows, pixel_coverage
-from cliplens.explanation.surgery.array_checks import as_float32
-from cliplens.explanation.surgery.surgery_maps import minmax
 
 
 @dataclass(frozen=True)

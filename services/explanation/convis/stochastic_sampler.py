@@ -32,11 +32,11 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from cliplens.core.errors import InvalidArgument
+from cliplens.explanation.base.arrays import as_float32
+from cliplens.explanation.base.resample import minmax
 from cliplens.explanation.convis.concept_ranking import ConceptRanker
 from cliplens.explanation.convis.convis_geometry import ConvisGeometry, pixel_coverage
 from cliplens.explanation.convis.grid_accumulator import ConvisMaps
-from cliplens.explanation.surgery.array_checks import as_float32
-from cliplens.explanation.surgery.surgery_maps import minmax
 
 ITERATIONS = 600
 RESTART_EVERY = 100

@@ -14,8 +14,8 @@ from __future__ import annotations
 import numpy as np
 
 from cliplens.core.errors import InvalidArgument
+from cliplens.explanation.base.resample import minmax
 from cliplens.explanation.mutual.gdc import as_patch_batch
-from cliplens.explanation.surgery.surgery_maps import minmax
 
 DEFAULT_CONCEPTS = 5
 KMEANS_MAX_ITERATIONS = 300

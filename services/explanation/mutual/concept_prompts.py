@@ -19,9 +19,9 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from cliplens.core.errors import InvalidArgument
-from cliplens.explanation.metrics.connected_components import largest_component
-from cliplens.explanation.metrics.image_blur import gaussian_blur
-from cliplens.explanation.surgery.array_checks import as_float32, as_hw
+from cliplens.explanation.base.arrays import as_float32, as_hw
+from cliplens.explanation.base.blur import gaussian_blur
+from cliplens.explanation.base.components import largest_component
 
 RED = (255, 0, 0)
 BLUR_KSIZE = 11

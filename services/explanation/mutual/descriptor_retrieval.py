@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from cliplens.core.errors import InvalidArgument
-from cliplens.explanation.surgery.array_checks import (
+from cliplens.explanation.base.arrays import (
     as_float32,
     check_same_width,
     check_unit_rows,

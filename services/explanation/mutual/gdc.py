@@ -19,8 +19,8 @@ from typing import Literal
 import numpy as np
 
 from cliplens.core.errors import InvalidArgument
-from cliplens.explanation.metrics.connected_components import largest_components
-from cliplens.explanation.surgery.array_checks import as_float32, as_hw
+from cliplens.explanation.base.arrays import as_float32, as_hw
+from cliplens.explanation.base.components import largest_components
 
 PositiveSide = Literal["majority", "minority"]
 DEFAULT_POSITIVE: PositiveSide = "majority"

@@ -16,7 +16,8 @@ from PIL import Image
 
 from cliplens.core.errors import InvalidArgument, Unavailable
 from cliplens.core.images import encode_png
-from cliplens.explanation import convis as math
+from cliplens.explanation import convis
+from cliplens.explanation.base.resample import resize_bilinear
 from cliplens.explanation.cache import EmbeddingCache
 from cliplens.explanation.peers import Peers
 from cliplens.explanation.pipelines.common import InputImage
@@ -150,8 +151,6 @@ def centre_crop(pixels: np.ndarray, size: int) -> tuple[np.ndarray, tuple[int, i
 
 def to_image_frame(maps: np.ndarray, hw: tuple[int, int], square: tuple[int, int, int]):
     """(n, R, R) maps on the crop -> (n, H, W) on the image, zero outside the crop."""
-    from cliplens.explanation.surgery import resize_bilinear
-
     top, left, side = square
     full = np.zeros((maps.shape[0], *hw), np.float32)
     full[:, top:top + side, left:left + side] = resize_bilinear(maps, (side, side))
@@ -185,7 +184,7 @@ async def convis_maps(peers: Peers, cache: EmbeddingCache, *, model: str, image:
     table = await load_dictionary(peers, cache, model=model, info=info, dictionary=dict_id,
                                   content_hash=content_hash, text_mode=text_mode,
                                   timeout=timeout)
-    ranker = math.ConceptRanker(table.embeddings, subtrees)
+    ranker = convis.ConceptRanker(table.embeddings, subtrees)
     size = min(info.image_height, info.image_width)
     crop, square = centre_crop(image.pixels, size)
     crop_png = encode_png(crop)
@@ -197,12 +196,12 @@ async def convis_maps(peers: Peers, cache: EmbeddingCache, *, model: str, image:
         ref = dense.model
         tokens = dense.tokens[0, 1:]
         tokens = tokens / np.linalg.norm(tokens, axis=-1, keepdims=True).clip(1e-12)
-        grid = math.dense_concept_maps(tokens, dense.grid, table.embeddings, subtrees,
+        grid = convis.dense_concept_maps(tokens, dense.grid, table.embeddings, subtrees,
                                        (size, size)).full
         windows = 1
     elif mode == pb.CONVIS_MODE_GRID:
-        boxes = math.grid_windows(size)
-        acc = math.GridAccumulator(size, boxes, len(names))
+        boxes = convis.grid_windows(size)
+        acc = convis.GridAccumulator(size, boxes, len(names))
         async for chunk_ref, offset, emb in peers.regions(model, crop_png, boxes, seed=seed,
                                                           padding=padding, chunk=region_chunk,
                                                           timeout=timeout):
@@ -211,7 +210,7 @@ async def convis_maps(peers: Peers, cache: EmbeddingCache, *, model: str, image:
             yield Progress("windows", acc.added, acc.total, time.perf_counter() - started)
         grid, windows = acc.maps(), acc.total
     else:
-        sampler = math.StochasticSampler(size, ranker, iterations=iterations or 600, seed=seed)
+        sampler = convis.StochasticSampler(size, ranker, iterations=iterations or 600, seed=seed)
         while (boxes := sampler.propose()) is not None:
             chunks = [(offset, emb) async for ref, offset, emb in peers.regions(
                 model, crop_png, boxes, seed=(seed + windows) % 2**64, padding=padding,
@@ -248,5 +247,5 @@ async def ood(peers: Peers, cache: EmbeddingCache, *, model: str, images: Sequen
     ref, emb = await peers.encode_images(model, [i.data for i in images], timeout=timeout)
     kind = "naive" if method == pb.OOD_METHOD_NAIVE else "hierarchy"
     own = int(subtree[names.index(name)])
-    scores = math.ood_scores(emb, table.embeddings, own, subtree, kind)
+    scores = convis.ood_scores(emb, table.embeddings, own, subtree, kind)
     return ref, scores, len(subtree)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from cliplens.core.errors import InvalidArgument
-from cliplens.explanation import metrics as m
+from cliplens.explanation import evaluation
 from cliplens.explanation.cache import EmbeddingCache
 from cliplens.explanation.peers import Peers
 from cliplens.explanation.pipelines.common import InputImage
@@ -139,12 +139,13 @@ async def evaluate_localization(peers: Peers, cache: EmbeddingCache, *, model: s
                                     timeout=timeout)
         seconds = time.perf_counter() - t0
         per_sample = [maps[(_image_key(s.image), s.concept)] for s in samples]
-        hits = [bool(m.pointing_game(mp, s.mask)) for mp, s in zip(per_sample, samples,
+        hits = [bool(evaluation.pointing_game(mp, s.mask)) for mp, s in zip(per_sample, samples,
                                                                     strict=True)
                 if s.mask is not None]
         with_boxes = [(mp, s.boxes) for mp, s in zip(per_sample, samples, strict=True)
                       if len(s.boxes)]
-        box_acc = (m.max_box_acc([mp for mp, _ in with_boxes], [b for _, b in with_boxes]).score
+        box_acc = (evaluation.max_box_acc([mp for mp, _ in with_boxes],
+                                          [b for _, b in with_boxes]).score
                    if with_boxes else float("nan"))
         results.append(MethodResult(method, float(np.mean(hits)) if hits else float("nan"),
                                     float(box_acc), seconds, hits))

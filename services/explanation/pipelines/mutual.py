@@ -16,8 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from cliplens.core.errors import InvalidArgument
-from cliplens.explanation import metrics as m
-from cliplens.explanation import mutual as mk
+from cliplens.explanation import evaluation, mutual
 from cliplens.explanation.cache import EmbeddingCache
 from cliplens.explanation.peers import Peers
 from cliplens.explanation.pipelines.classify import ZeroShot, zero_shot
@@ -153,8 +152,8 @@ async def load_bank(peers: Peers, cache: EmbeddingCache, *, model: str, fingerpr
 async def _walks(peers, model, image, masks, order_ours, classes, label_index, true_index,
                  seed, timeout) -> Walks:
     """Deletion and insertion walks (ours and random order), scored with one encode call."""
-    ours = m.perturbation_walks(image, masks[order_ours])
-    rnd = m.perturbation_walks(image, masks[m.random_order(len(masks), seed)])
+    ours = evaluation.perturbation_walks(image, masks[order_ours])
+    rnd = evaluation.perturbation_walks(image, masks[evaluation.random_order(len(masks), seed)])
     images = [*ours[0], *ours[1], *rnd[0], *rnd[1]]
     from cliplens.core.images import encode_png
 
@@ -193,33 +192,33 @@ async def analyse(peers: Peers, cache: EmbeddingCache, *, model: str, image: Inp
     dense = await peers.dense(model, [image.data], surgery=False,
                               keys=options.features == "keys", size=size, timeout=timeout)
     feats = (dense.keys if options.features == "keys" else dense.tokens)[0, 1:]
-    fg = mk.gdc_foreground(feats, dense.grid)
+    fg = mutual.gdc_foreground(feats, dense.grid)
     if options.method == "kmeans":
-        grid_labels = mk.concepts_kmeans(feats, fg, dense.grid, options.num_concepts,
+        grid_labels = mutual.concepts_kmeans(feats, fg, dense.grid, options.num_concepts,
                                          seed=options.seed)[0]
     else:
-        grid_labels = mk.concepts_pca(feats, fg, dense.grid, options.num_concepts)[0]
+        grid_labels = mutual.concepts_pca(feats, fg, dense.grid, options.num_concepts)[0]
     present = [c for c in range(options.num_concepts) if (grid_labels == c).any()]
     if not present:
         raise InvalidArgument("image: no foreground concept was found (uniform image?)")
-    all_masks = mk.labels_to_masks(grid_labels, options.num_concepts, image.size)
+    all_masks = mutual.labels_to_masks(grid_labels, options.num_concepts, image.size)
     masks = all_masks[present]
-    prompts = [mk.concept_prompt_images(image.pixels, mask) for mask in masks]
+    prompts = [mutual.concept_prompt_images(image.pixels, mask) for mask in masks]
     from cliplens.core.images import encode_png
 
     _, prompt_emb = await peers.encode_images(
         model, [encode_png(x) for p in prompts for x in p.images()], timeout=timeout)
-    concepts = mk.concept_embeddings(prompt_emb.reshape(len(masks), 3, -1))
+    concepts = mutual.concept_embeddings(prompt_emb.reshape(len(masks), 3, -1))
     yield progress("transport", 3)
-    dv = mk.retrieve_visual_descriptors(
+    dv = mutual.retrieve_visual_descriptors(
         concepts, image_emb, table.embeddings, table.texts, top=options.top_descriptors,
         margin=options.relevance_margin, sinkhorn_iterations=options.sinkhorn_iterations,
         per_concept=options.descriptors_per_concept)
-    dy = mk.textual_descriptors(zs.class_embeddings[k], table.embeddings, table.texts,
+    dy = mutual.textual_descriptors(zs.class_embeddings[k], table.embeddings, table.texts,
                                 u=options.textual_top_u)
-    importance = mk.concept_importance(concepts, image_emb, table.embeddings, dv.per_concept)
-    mi = mk.mutual_information(dv.texts, dy.texts, options.estimator)
-    curve = mk.mi_dynamics(dv.texts, dy.texts, options.estimator)
+    importance = mutual.concept_importance(concepts, image_emb, table.embeddings, dv.per_concept)
+    mi = mutual.mutual_information(dv.texts, dy.texts, options.estimator)
+    curve = mutual.mi_dynamics(dv.texts, dy.texts, options.estimator)
     per_concept = [[(table.texts[i], float(SCORE_SCALE * image_emb @ table.embeddings[i]))
                     for i in idx] for idx in dv.per_concept]
     analysis = Analysis(
@@ -229,7 +228,7 @@ async def analyse(peers: Peers, cache: EmbeddingCache, *, model: str, image: Inp
         concept_descriptors=per_concept,
         dv=list(zip(dv.texts, dv.relevance.tolist(), strict=True)),
         dy=list(zip(dy.texts, dy.scores.tolist(), strict=True)),
-        mi=float(mi), curve=np.asarray(curve, np.float64), auc=float(mk.auc(curve)),
+        mi=float(mi), curve=np.asarray(curve, np.float64), auc=float(mutual.auc(curve)),
         bank=table, parameters=options.parameters() | {"bank": table.id,
                                                         "fallback": str(dv.fallback)})
     if options.evaluate:
@@ -262,7 +261,7 @@ class DatasetSummary:
 
 def summarise(analyses: list[Analysis], true_labels: Sequence[str]) -> DatasetSummary:
     """Dataset-level aggregation (specs/mutual_knowledge.md sections 4-5)."""
-    mean_curve, auc = mk.aggregate_curves([a.curve for a in analyses])
+    mean_curve, auc = mutual.aggregate_curves([a.curve for a in analyses])
     nan = float("nan")
     accuracy = (float(np.mean([a.label == t for a, t in zip(analyses, true_labels,
                                                                strict=True)]))
@@ -270,7 +269,7 @@ def summarise(analyses: list[Analysis], true_labels: Sequence[str]) -> DatasetSu
     walks = [a.walks for a in analyses if a.walks is not None]
 
     def mean_auc(curves) -> float:
-        return float(np.mean([m.curve_auc(c) for c in curves])) if curves else nan
+        return float(np.mean([evaluation.curve_auc(c) for c in curves])) if curves else nan
 
     drops = [w.deletion_correct for w in walks if w.deletion_correct is not None]
     incs = [w.insertion_correct for w in walks if w.insertion_correct is not None]
@@ -281,5 +280,5 @@ def summarise(analyses: list[Analysis], true_labels: Sequence[str]) -> DatasetSu
         insertion=mean_auc([w.insertion for w in walks]),
         deletion_random=mean_auc([w.deletion_random for w in walks]),
         insertion_random=mean_auc([w.insertion_random for w in walks]),
-        acc_drop=m.accuracy_curve(drops).auc if drops else nan,
-        acc_inc=m.accuracy_curve(incs).auc if incs else nan)
+        acc_drop=evaluation.accuracy_curve(drops).auc if drops else nan,
+        acc_inc=evaluation.accuracy_curve(incs).auc if incs else nan)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from cliplens.core.errors import InvalidArgument
-from cliplens.explanation import surgery as math
+from cliplens.explanation import surgery
 from cliplens.explanation.cache import EmbeddingCache
 from cliplens.explanation.peers import Peers
 from cliplens.explanation.pipelines.common import InputImage, dense_input_size
@@ -78,13 +78,13 @@ async def surgery_maps(peers: Peers, cache: EmbeddingCache, *, model: str,
         result.model = dense.model
         tokens = dense.tokens / np.linalg.norm(dense.tokens, axis=-1, keepdims=True).clip(1e-12)
         if mode == pb.SURGERY_MODE_LABEL_SET:
-            similarity = math.feature_surgery(tokens, text)
+            similarity = surgery.feature_surgery(tokens, text)
         elif mode == pb.SURGERY_MODE_SINGLE_TEXT:
-            similarity = math.single_text_similarity(tokens, text, empty)
+            similarity = surgery.single_text_similarity(tokens, text, empty)
         else:
-            similarity = math.raw_similarity(tokens, text)
+            similarity = surgery.raw_similarity(tokens, text)
         for j, i in enumerate(indices):
-            maps = math.similarity_maps(similarity[j:j + 1], dense.grid, images[i].size)
+            maps = surgery.similarity_maps(similarity[j:j + 1], dense.grid, images[i].size)
             result.grids[i], result.fulls[i] = maps.grid[0], maps.full[0]
             if want_points:
                 result.points[i] = _points(maps.full[0], images[i].size, texts, point_queries,
@@ -100,10 +100,10 @@ def _points(fulls: np.ndarray, image_hw: tuple[int, int], texts: list[str],
     threshold = threshold or 0.8
     out = []
     for query in queries or texts:
-        indices = math.parse_point_query(query, texts)
+        indices = surgery.parse_point_query(query, texts)
         if len(indices) == 1:
-            points = math.point_prompts(fulls[indices[0]], image_hw, threshold)
+            points = surgery.point_prompts(fulls[indices[0]], image_hw, threshold)
         else:
-            points = math.combined_point_prompts(fulls[indices], image_hw, threshold)
+            points = surgery.combined_point_prompts(fulls[indices], image_hw, threshold)
         out.append((query, points.positive, points.negative))
     return out

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from cliplens.core.errors import InvalidArgument
-from cliplens.explanation.surgery.array_checks import as_float32, as_hw
-from cliplens.explanation.surgery.surgery_maps import minmax, resize_bilinear
+from cliplens.explanation.base.arrays import as_float32, as_hw
+from cliplens.explanation.base.resample import minmax, resize_bilinear
 
 DEFAULT_THRESHOLD = 0.8
 DOWNSAMPLE = 2

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from cliplens.core.errors import InvalidArgument
-from cliplens.explanation.surgery.array_checks import as_float32, check_same_width, check_unit_rows
+from cliplens.explanation.base.arrays import as_float32, check_same_width, check_unit_rows
 
 # The paper's softmax scale over the class token's similarities (its `t`).
 SOFTMAX_SCALE = 2.0

@@ -231,7 +231,7 @@ def _quality(args) -> None:
 
 def _ood(args) -> None:
     from cliplens.client import Client, local
-    from cliplens.explanation.metrics import auroc
+    from cliplens.explanation.evaluation import auroc
     from cliplens.toyworld.scene import render_scene
     from cliplens.v1 import common_pb2
     from cliplens.v1 import explanation_pb2 as pb

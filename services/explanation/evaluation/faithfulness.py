@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from cliplens.core.errors import InvalidArgument
-from cliplens.explanation.metrics.image_blur import gaussian_blur
+from cliplens.explanation.base.blur import gaussian_blur
 
 # Heavy blur: sigma = 10 px at 224, scaled with the image.
 BLUR_SIGMA_AT_224 = 10.0

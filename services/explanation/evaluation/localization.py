@@ -11,8 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from cliplens.core.errors import InvalidArgument
-from cliplens.explanation.metrics.connected_components import largest_component_box
-from cliplens.explanation.surgery.array_checks import as_float32
+from cliplens.explanation.base.arrays import as_float32
+from cliplens.explanation.base.components import largest_component_box
 
 THRESHOLDS = np.round(np.arange(100) * 0.01, 2)  # 0, 0.01, ..., 0.99
 IOU_THRESHOLD = 0.5

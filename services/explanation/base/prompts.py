@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from cliplens.core.errors import InvalidArgument
-from cliplens.explanation.surgery.array_checks import as_float32
+from cliplens.explanation.base.arrays import as_float32
 
 
 def class_embeddings(per_template) -> np.ndarray:
