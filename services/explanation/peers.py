@@ -114,6 +114,12 @@ class Peers:
                                  lexicon_pb2.GetSynsetRequest(id=ident), timeout)
         return reply.synset
 
+    async def synsets(self, idents: Sequence[str], timeout=None) -> list[lexicon_pb2.Synset]:
+        """Several synsets in one lexicon call, in order."""
+        reply = await self._call("lexicon", self.lexicon.GetSynsets,
+                                 lexicon_pb2.GetSynsetsRequest(ids=list(idents)), timeout)
+        return list(reply.synsets)
+
     async def dictionary(self, ident: str, timeout=None) -> lexicon_pb2.GetDictionaryResponse:
         return await self._call("lexicon", self.lexicon.GetDictionary,
                                 lexicon_pb2.GetDictionaryRequest(id=ident), timeout)

@@ -41,6 +41,10 @@ class Subtree:
         return [self.dictionary.entries[i].synset for i in self.indices]
 
 
+# Ids of one GetSynsets call: the explanation service asks for a call's labels at once.
+MAX_BATCH_IDS = 10_000
+
+
 class Lexicon:
     """WordNet lookups, concept dictionaries (presets and user lists) and descriptor banks."""
 
@@ -90,6 +94,18 @@ class Lexicon:
     def synset(self, ident: str) -> SynsetRecord:
         """A synset by name, wnid or offset-pos."""
         return self.wordnet.get(ident)
+
+    def synsets(self, idents: list[str]) -> list[SynsetRecord]:
+        """Synsets of several ids, in order; the first unknown one is NotFound naming it."""
+        if len(idents) > MAX_BATCH_IDS:
+            raise InvalidArgument(f"ids: at most {MAX_BATCH_IDS} per call, got {len(idents)}")
+        found = []
+        for i, ident in enumerate(idents):
+            try:
+                found.append(self.wordnet.get(ident, field=f"ids[{i}]"))
+            except NotFound as e:
+                raise NotFound(f"ids[{i}]: {e}") from None
+        return found
 
     def search(self, lemma: str, pos: str | None = None, limit: int = 0):
         """(normalised lemma, synsets) of a lemma."""

@@ -84,6 +84,10 @@ class LexiconServicer(lexicon_pb2_grpc.LexiconServiceServicer):
     async def GetSynset(self, request, context):
         return pb.GetSynsetResponse(synset=synset_proto(await self._run("synset", request.id)))
 
+    async def GetSynsets(self, request, context):
+        found = await self._run("synsets", list(request.ids))
+        return pb.GetSynsetsResponse(synsets=[synset_proto(r) for r in found])
+
     async def SearchSynsets(self, request, context):
         pos = _enum(POS_BY_ENUM, request.pos, "pos", default="") or None
         if request.limit < 0:

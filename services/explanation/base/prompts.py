@@ -73,6 +73,18 @@ def simple_imagenet_templates() -> tuple[str, ...]:
     return _as_format_strings(_zero_shot_metadata().SIMPLE_IMAGENET_TEMPLATES)
 
 
+# What the CLIP Surgery authors add to the 80 in their prompt ensemble (85 templates in all).
+SCENE_TEMPLATES = ("there is a {} in the scene.", "there is the {} in the scene.",
+                   "this is a {} in the scene.", "this is the {} in the scene.",
+                   "this is one {} in the scene.")
+
+
+@cache
+def clip_surgery_templates() -> tuple[str, ...]:
+    """The CLIP Surgery authors' 85 templates: OpenAI's 80 and five "... in the scene."."""
+    return openai_imagenet_templates() + SCENE_TEMPLATES
+
+
 def format_prompts(label: str, templates) -> list[str]:
     """Every template filled with `label` (templates are "{}" format strings)."""
     return [template.replace("{}", label) for template in templates]

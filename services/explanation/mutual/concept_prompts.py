@@ -107,15 +107,16 @@ def greyscale(image: np.ndarray) -> np.ndarray:
     return np.repeat(grey[..., None], 3, axis=2)
 
 
-def concept_prompt_images(image, concept_mask, *, thickness: int | None = None
-                          ) -> ConceptPrompts:
+def concept_prompt_images(image, concept_mask, *, thickness: int | None = None,
+                          connectivity: int = 4) -> ConceptPrompts:
     """The three prompted images of one concept.
 
     Args:
         image: uint8 (H, W, 3) RGB.
         concept_mask: bool (H, W) at image resolution (see `labels_to_masks`); its largest
-            4-connected region gets the ellipse.
+            connected region gets the ellipse.
         thickness: outline width in pixels (default: 1 per 224 px of the longer side, >= 1).
+        connectivity: of that region, 4 (cliplens) or 8 (the authors' code).
 
     Returns:
         ConceptPrompts; the image is left unchanged.
@@ -128,7 +129,7 @@ def concept_prompt_images(image, concept_mask, *, thickness: int | None = None
     if mask.shape != pixels.shape[:2]:
         raise InvalidArgument(f"concept_mask: expected shape {pixels.shape[:2]} (as the image), "
                               f"got {mask.shape}")
-    ellipse = fit_ellipse(largest_component(mask))
+    ellipse = fit_ellipse(largest_component(mask, connectivity))
     width = thickness or max(1, round(max(pixels.shape[:2]) / 224))
     inside = ellipse.contains(*pixels.shape[:2])[..., None]
     grey = np.where(inside, pixels, greyscale(pixels))

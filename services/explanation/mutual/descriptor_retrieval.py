@@ -89,7 +89,8 @@ def retrieve_visual_descriptors(concept_embeddings, image_embedding, descriptor_
                                 descriptors: Sequence[str], *, top: int = TOP_DESCRIPTORS,
                                 margin: float | None = RELEVANCE_MARGIN, scale: float = SCALE,
                                 sinkhorn_iterations: int = SINKHORN_ITERATIONS,
-                                per_concept: int = PER_CONCEPT) -> VisualDescriptors:
+                                per_concept: int = PER_CONCEPT,
+                                relevance_embeddings=None) -> VisualDescriptors:
     """D_v of one image from its visual concepts.
 
     Args:
@@ -102,6 +103,9 @@ def retrieve_visual_descriptors(concept_embeddings, image_embedding, descriptor_
         scale: 2.5, for the transport logits and for the relevance.
         sinkhorn_iterations: 1,000.
         per_concept: descriptors each concept takes from the plan (3).
+        relevance_embeddings: (M, D) L2-normalised embeddings the relevance to the image is
+            scored with (the filter and D_v's order); None: `descriptor_embeddings`. The
+            authors' code scores the raw descriptor text here, the bank's templated one above.
     """
     concepts = as_float32("concept_embeddings", concept_embeddings, ndim=2)
     image = as_float32("image_embedding", image_embedding, ndim=1)
@@ -115,7 +119,14 @@ def retrieve_visual_descriptors(concept_embeddings, image_embedding, descriptor_
         if value < 1:
             raise InvalidArgument(f"{name}: expected >= 1, got {value}")
     similarity = concepts.astype(np.float64) @ bank.T.astype(np.float64)  # (L, M)
-    relevance_all = bank.astype(np.float64) @ image.astype(np.float64)  # (M,)
+    scored = bank
+    if relevance_embeddings is not None:
+        scored = as_float32("relevance_embeddings", relevance_embeddings, ndim=2)
+        if scored.shape != bank.shape:
+            raise InvalidArgument(f"relevance_embeddings: expected shape {bank.shape} (as "
+                                  f"descriptor_embeddings), got {scored.shape}")
+        check_unit_rows("relevance_embeddings", scored)
+    relevance_all = scored.astype(np.float64) @ image.astype(np.float64)  # (M,)
     shortlist = _top_indices(similarity, min(top, bank.shape[0]))
     common = shortlist[0]
     for row in shortlist[1:]:

@@ -3,8 +3,8 @@
 Rows are L2-normalised, so A = f f^T is the patches' cosine affinity; its eigenvectors are the
 left singular vectors of f. The second one splits the patches in two (Fiedler-like); its sign
 is arbitrary, so it is fixed by which side is larger, and foreground = value >= 0. Each image
-then keeps its largest 4-connected foreground component, plus the second largest when it has at
-least 5 patches.
+then keeps its largest connected foreground component (4-connected by default; the authors'
+code uses 8), plus the second largest when it has at least 5 patches.
 
 The sign rule: specs/mutual_knowledge.md says the majority is made positive (`"majority"`).
 The authors' code (`get_pca_features`) does the opposite: it negates the component when more
@@ -77,9 +77,9 @@ def fix_sign(component: np.ndarray, positive: PositiveSide = DEFAULT_POSITIVE) -
     return -component if flip else component
 
 
-def keep_main_regions(mask: np.ndarray) -> np.ndarray:
-    """The largest 4-connected region, plus the second when it has >= 5 patches."""
-    regions = largest_components(mask, 2, connectivity=4)
+def keep_main_regions(mask: np.ndarray, connectivity: int = 4) -> np.ndarray:
+    """The largest connected region, plus the second when it has >= 5 patches."""
+    regions = largest_components(mask, 2, connectivity=connectivity)
     kept = np.zeros(mask.shape, dtype=bool)
     if regions:
         kept |= regions[0]
@@ -88,7 +88,8 @@ def keep_main_regions(mask: np.ndarray) -> np.ndarray:
     return kept
 
 
-def gdc_foreground(features, grid_hw, *, positive: PositiveSide = DEFAULT_POSITIVE) -> np.ndarray:
+def gdc_foreground(features, grid_hw, *, positive: PositiveSide = DEFAULT_POSITIVE,
+                   connectivity: int = 4) -> np.ndarray:
     """Foreground patches of B images analysed together (a class analysis pools them).
 
     Args:
@@ -97,6 +98,7 @@ def gdc_foreground(features, grid_hw, *, positive: PositiveSide = DEFAULT_POSITI
             grid order; N = h * w.
         grid_hw: (h, w).
         positive: which side of the second component is foreground (see the module docstring).
+        connectivity: of the regions kept, 4 (cliplens) or 8 (the authors' code).
 
     Returns:
         bool (B, h, w). An image may have no foreground patch at all.
@@ -105,4 +107,4 @@ def gdc_foreground(features, grid_hw, *, positive: PositiveSide = DEFAULT_POSITI
     batch = values.shape[0]
     component = fix_sign(fiedler_component(values.reshape(batch * height * width, -1)), positive)
     raw = (component >= 0).reshape(batch, height, width)
-    return np.stack([keep_main_regions(image) for image in raw])
+    return np.stack([keep_main_regions(image, connectivity) for image in raw])
