@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import grpc
 
@@ -71,7 +72,7 @@ def channel_credentials(ca: str = "", cert: str = "", key: str = "") -> grpc.Cha
         certificate_chain=Path(cert).read_bytes() if cert else None)
 
 
-def peer_credentials(config) -> grpc.ChannelCredentials | None:
+def peer_credentials(config: Any) -> grpc.ChannelCredentials | None:
     """How a service dials its peers: TLS (mutual with its client certificate) or plaintext.
 
     `config` is a ServiceConfig (its tls_peer_ca, tls_peer_cert and tls_peer_key).

@@ -11,6 +11,8 @@ import asyncio
 import logging
 import time
 import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 import grpc
 
@@ -126,7 +128,7 @@ class _Call:
         REQUEST_ID.reset(self.token)
 
 
-def _parse(deserialize, raw, method: str):
+def _parse(deserialize: Callable[[bytes], Any] | None, raw: bytes, method: str) -> Any:
     """The request message of `raw` bytes; INVALID_ARGUMENT when they do not parse.
 
     Parsing happens here rather than in gRPC, which answers an undecodable request with
@@ -148,7 +150,8 @@ class StandardInterceptor(grpc.aio.ServerInterceptor):
         self.service = service
         self.quiet = quiet_methods
 
-    async def intercept_service(self, continuation, handler_call_details):
+    async def intercept_service(self, continuation: Callable[[Any], Awaitable[Any]],
+                                handler_call_details: grpc.HandlerCallDetails) -> Any:
         handler = await continuation(handler_call_details)
         if handler is None:
             return None
@@ -162,7 +165,7 @@ class StandardInterceptor(grpc.aio.ServerInterceptor):
         if handler.unary_unary:
             inner = handler.unary_unary
 
-            async def unary_unary(raw, context):
+            async def unary_unary(raw: bytes, context: grpc.aio.ServicerContext) -> Any:
                 call = _Call(service, method, context)
                 try:
                     return await inner(_parse(deserialize, raw, method), context)
@@ -176,7 +179,8 @@ class StandardInterceptor(grpc.aio.ServerInterceptor):
         if handler.unary_stream:
             inner_stream = handler.unary_stream
 
-            async def unary_stream(raw, context):
+            async def unary_stream(raw: bytes,
+                                   context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
                 call = _Call(service, method, context)
                 try:
                     async for item in inner_stream(_parse(deserialize, raw, method), context):

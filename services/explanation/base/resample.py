@@ -7,15 +7,17 @@ costs two matrix products.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import lru_cache
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from cliplens.core.errors import InvalidArgument
 from cliplens.explanation.base.arrays import as_float32, as_hw
 
 
-def minmax(values, axis=None) -> np.ndarray:
+def minmax(values: ArrayLike, axis: int | tuple[int, ...] | None = None) -> np.ndarray:
     """Scale to [0, 1] over `axis` (all axes when None); float32.
 
     A constant slice carries no location and becomes all zeros rather than dividing by zero.
@@ -44,7 +46,7 @@ def _interpolation_matrix(n_in: int, n_out: int) -> np.ndarray:
     return matrix
 
 
-def resize_bilinear(maps, out_hw) -> np.ndarray:
+def resize_bilinear(maps: ArrayLike, out_hw: Sequence[int]) -> np.ndarray:
     """Bilinear resampling of the last two axes (align_corners=False, no antialiasing).
 
     Args:

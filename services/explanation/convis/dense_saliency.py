@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from cliplens.core.errors import InvalidArgument
 from cliplens.explanation.base.arrays import as_float32, as_hw
@@ -28,8 +29,9 @@ class DenseMaps:
     full: np.ndarray
 
 
-def dense_concept_maps(patch_tokens, grid_hw, dictionary_embeddings, subtrees: Sequence,
-                       out_hw) -> DenseMaps:
+def dense_concept_maps(patch_tokens: ArrayLike, grid_hw: Sequence[int],
+                       dictionary_embeddings: ArrayLike, subtrees: Sequence,
+                       out_hw: Sequence[int]) -> DenseMaps:
     """Dense concept maps of one image.
 
     Args:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from cliplens.core.errors import InvalidArgument
 from cliplens.explanation.base.arrays import (
@@ -17,7 +18,8 @@ from cliplens.explanation.base.arrays import (
 OodMethod = Literal["naive", "hierarchy"]
 
 
-def ood_scores(image_embeddings, dictionary_embeddings, concept_index: int, subtree,
+def ood_scores(image_embeddings: ArrayLike, dictionary_embeddings: ArrayLike, concept_index: int,
+               subtree: ArrayLike,
                method: OodMethod = "hierarchy") -> np.ndarray:
     """In-distribution score of each image for one concept (higher = more in-distribution).
 

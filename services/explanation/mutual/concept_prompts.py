@@ -13,9 +13,11 @@ with OpenCV; for the convex-ish regions concepts are, both give nearly the same 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 from PIL import Image, ImageDraw
 
 from cliplens.core.errors import InvalidArgument
@@ -60,7 +62,7 @@ class Ellipse:
         return polygon + polygon[:1]
 
 
-def fit_ellipse(region) -> Ellipse:
+def fit_ellipse(region: ArrayLike) -> Ellipse:
     """The ellipse with the same centre and second moments as a region.
 
     Args:
@@ -107,7 +109,8 @@ def greyscale(image: np.ndarray) -> np.ndarray:
     return np.repeat(grey[..., None], 3, axis=2)
 
 
-def concept_prompt_images(image, concept_mask, *, thickness: int | None = None,
+def concept_prompt_images(image: ArrayLike, concept_mask: ArrayLike, *,
+                          thickness: int | None = None,
                           connectivity: int = 4) -> ConceptPrompts:
     """The three prompted images of one concept.
 
@@ -139,7 +142,7 @@ def concept_prompt_images(image, concept_mask, *, thickness: int | None = None,
                           blurred=_draw_outline(blurred, ellipse, width), ellipse=ellipse)
 
 
-def concept_embeddings(prompt_embeddings) -> np.ndarray:
+def concept_embeddings(prompt_embeddings: ArrayLike) -> np.ndarray:
     """Concept embeddings: the mean of each concept's normalised prompt-image embeddings.
 
     The mean is not renormalised (as the authors' code), so its norm shrinks when the three
@@ -158,7 +161,7 @@ def concept_embeddings(prompt_embeddings) -> np.ndarray:
     return (values / norms).mean(axis=1).astype(np.float32)
 
 
-def labels_to_masks(labels, num_concepts: int, out_hw) -> np.ndarray:
+def labels_to_masks(labels: ArrayLike, num_concepts: int, out_hw: Sequence[int]) -> np.ndarray:
     """Per-concept masks at image resolution from a patch-grid label map (nearest neighbour,
     as OpenCV's INTER_NEAREST: output pixel i reads cell floor(i * h / H)).
 

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from cliplens.core.errors import InvalidArgument
 from cliplens.explanation.base.arrays import (
@@ -35,7 +36,7 @@ PER_CONCEPT = 3
 TEXTUAL_TOP_U = 50
 
 
-def sinkhorn(scores, iterations: int = SINKHORN_ITERATIONS) -> np.ndarray:
+def sinkhorn(scores: ArrayLike, iterations: int = SINKHORN_ITERATIONS) -> np.ndarray:
     """Sinkhorn-Knopp on exp(scores): alternately normalise rows then columns to sum 1.
 
     Args:
@@ -77,7 +78,7 @@ class VisualDescriptors:
     fallback: bool
 
 
-def _check_bank(descriptor_embeddings, descriptors: Sequence[str]) -> np.ndarray:
+def _check_bank(descriptor_embeddings: ArrayLike, descriptors: Sequence[str]) -> np.ndarray:
     bank = as_float32("descriptor_embeddings", descriptor_embeddings, ndim=2)
     if len(descriptors) != bank.shape[0]:
         raise InvalidArgument(f"descriptors: expected {bank.shape[0]} texts (one per embedding), "
@@ -85,12 +86,13 @@ def _check_bank(descriptor_embeddings, descriptors: Sequence[str]) -> np.ndarray
     return bank
 
 
-def retrieve_visual_descriptors(concept_embeddings, image_embedding, descriptor_embeddings,
+def retrieve_visual_descriptors(concept_embeddings: ArrayLike, image_embedding: ArrayLike,
+                                descriptor_embeddings: ArrayLike,
                                 descriptors: Sequence[str], *, top: int = TOP_DESCRIPTORS,
                                 margin: float | None = RELEVANCE_MARGIN, scale: float = SCALE,
                                 sinkhorn_iterations: int = SINKHORN_ITERATIONS,
                                 per_concept: int = PER_CONCEPT,
-                                relevance_embeddings=None) -> VisualDescriptors:
+                                relevance_embeddings: ArrayLike | None = None) -> VisualDescriptors:
     """D_v of one image from its visual concepts.
 
     Args:
@@ -161,7 +163,8 @@ def _rank_by_relevance(per_concept: list[list[int]], relevance_all: np.ndarray,
                              candidates=candidates, fallback=fallback)
 
 
-def concept_importance(concept_embeddings, image_embedding, descriptor_embeddings,
+def concept_importance(concept_embeddings: ArrayLike, image_embedding: ArrayLike,
+                       descriptor_embeddings: ArrayLike,
                        per_concept: Sequence[Sequence[int]]) -> np.ndarray:
     """cos(image, concept) x cos(image, the concept's first descriptor), per concept.
 
@@ -196,7 +199,8 @@ class TextualDescriptors:
     indices: np.ndarray
 
 
-def textual_descriptors(class_embedding, descriptor_embeddings, descriptors: Sequence[str],
+def textual_descriptors(class_embedding: ArrayLike, descriptor_embeddings: ArrayLike,
+                        descriptors: Sequence[str],
                         u: int = TEXTUAL_TOP_U) -> TextualDescriptors:
     """D_y: the top-u descriptors by cosine to the predicted class's text embedding.
 

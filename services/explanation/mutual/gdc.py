@@ -14,9 +14,11 @@ what their CorLoc ablation measured. Both are offered; see `DEFAULT_POSITIVE`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Literal
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from cliplens.core.errors import InvalidArgument
 from cliplens.explanation.base.arrays import as_float32, as_hw
@@ -27,7 +29,8 @@ DEFAULT_POSITIVE: PositiveSide = "majority"
 SECOND_COMPONENT_MIN_PATCHES = 5
 
 
-def as_patch_batch(features, grid_hw) -> tuple[np.ndarray, tuple[int, int]]:
+def as_patch_batch(features: ArrayLike, grid_hw: Sequence[int]) -> tuple[np.ndarray,
+                   tuple[int, int]]:
     """Features as float32 (B, N, C) checked against the (h, w) grid, and the grid."""
     values = as_float32("features", features, ndim=(2, 3))
     height, width = as_hw("grid_hw", grid_hw)
@@ -41,7 +44,7 @@ def as_patch_batch(features, grid_hw) -> tuple[np.ndarray, tuple[int, int]]:
     return values, (height, width)
 
 
-def fiedler_component(features) -> np.ndarray:
+def fiedler_component(features: ArrayLike) -> np.ndarray:
     """float64 (M,): the second left singular vector of the row-normalised (M, C) features,
     with the sign SVD happened to give."""
     rows = as_float32("features", features, ndim=2).astype(np.float64)
@@ -88,7 +91,8 @@ def keep_main_regions(mask: np.ndarray, connectivity: int = 4) -> np.ndarray:
     return kept
 
 
-def gdc_foreground(features, grid_hw, *, positive: PositiveSide = DEFAULT_POSITIVE,
+def gdc_foreground(features: ArrayLike, grid_hw: Sequence[int], *,
+                   positive: PositiveSide = DEFAULT_POSITIVE,
                    connectivity: int = 4) -> np.ndarray:
     """Foreground patches of B images analysed together (a class analysis pools them).
 

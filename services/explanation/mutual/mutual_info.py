@@ -21,6 +21,7 @@ from collections.abc import Hashable, Sequence
 from typing import Literal
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from cliplens.core.errors import InvalidArgument
 
@@ -31,7 +32,7 @@ ESTIMATORS: tuple[str, ...] = ("paper", "contingency")
 class _Removed:
     """The sentinel that replaces a removed D_v item: equal to nothing, itself included."""
 
-    def __eq__(self, other) -> bool:
+    def __eq__(self, other: object) -> bool:
         return False
 
     def __hash__(self) -> int:
@@ -103,7 +104,7 @@ def mi_dynamics(dv: Sequence[Hashable], dy: Sequence[Hashable],
     return curve
 
 
-def auc(curve) -> float:
+def auc(curve: ArrayLike) -> float:
     """Area under an MI curve with x scaled to [0, 1], as the authors compute it: the mean of
     the points."""
     points = np.asarray(curve, dtype=np.float64).reshape(-1)

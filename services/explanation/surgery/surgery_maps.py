@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from cliplens.core.errors import InvalidArgument
 from cliplens.explanation.base.arrays import as_float32, as_hw
@@ -22,7 +24,8 @@ class SimilarityMaps:
     full: np.ndarray
 
 
-def similarity_maps(similarity, grid_hw, out_hw) -> SimilarityMaps:
+def similarity_maps(similarity: ArrayLike, grid_hw: Sequence[int],
+                    out_hw: Sequence[int]) -> SimilarityMaps:
     """Turn token similarities into maps (specs/surgery.md section 3, "Map").
 
     Drops the class-token row, min-max scales each (image, class) over its tokens (a constant
