@@ -201,7 +201,7 @@ def run_service(start: Callable[[], Awaitable[RunningServer]]) -> None:
 
 
 def service_main(config_cls: type, name: str,
-                 start: Callable[[ServiceConfig], Awaitable[RunningServer]]) -> None:
+                 start: Callable[[Any], Awaitable[RunningServer]]) -> None:
     """A service process's `main`: configuration, logging, serve until SIGTERM.
 
     An invalid configuration stops the process at once with exit code 2 and one line naming

@@ -90,6 +90,8 @@ PADDINGS = Choices.of(embedding_pb2.Padding)
 MAP_METHOD_CHOICES = Choices.of(pb.MapMethod)
 TEMPLATE_SETS = Choices.of(pb.TemplateSet, unspecified="default")
 DESCRIPTOR_TEXTS = Choices.of(pb.DescriptorText)
+TOKEN_STAGES = Choices.of(pb.TokenStage)
+KEY_BIASES = Choices.of(pb.KeyBias)
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator, Sequence
 
 import grpc
 import numpy as np
@@ -50,7 +51,8 @@ def map_proto(label: str, grid: np.ndarray, full: np.ndarray, pixels: np.ndarray
     """A Map message (with a PNG overlay on `pixels` when asked)."""
     return common_pb2.Map(label=label, grid=to_proto(grid.astype(np.float32)),
                           full=to_proto(full.astype(np.float32)),
-                          overlay_png=overlay_png(pixels, full) if overlay else b"")
+                          overlay_png=overlay_png(pixels, full)
+                          if overlay and pixels is not None else b"")
 
 
 class ExplanationServicer(explanation_pb2_grpc.ExplanationServiceServicer):
@@ -65,11 +67,13 @@ class ExplanationServicer(explanation_pb2_grpc.ExplanationServiceServicer):
             default_dictionary=config.default_dictionary, region_chunk=config.region_chunk,
             max_concepts=config.max_concepts)
 
-    def _images(self, images, *, dataset: bool = False) -> list[InputImage]:
+    def _images(self, images: Sequence[common_pb2.Image], *,
+                dataset: bool = False) -> list[InputImage]:
         limit = self.config.max_dataset_images if dataset else self.config.max_images
         return decode_inputs(images, max_images=limit, max_pixels=self.config.max_request_pixels)
 
-    async def Classify(self, request, context):
+    async def Classify(self, request: pb.ClassifyRequest,
+                       context: grpc.aio.ServicerContext) -> pb.ClassifyResponse:
         zs = await zero_shot(self.peers, self.cache, model=request.model,
                              images=self._images(request.images), labels=request.labels,
                              templates=request.templates, max_labels=self.config.max_labels,
@@ -81,7 +85,8 @@ class ExplanationServicer(explanation_pb2_grpc.ExplanationServiceServicer):
                                        probability=float(zs.probabilities[i, k]))
                          for i, k in enumerate(best)])
 
-    async def Rank(self, request, context):
+    async def Rank(self, request: pb.RankRequest,
+                   context: grpc.aio.ServicerContext) -> pb.RankResponse:
         images = self._images(request.images)
         ref, sims = await rank(self.peers, model=request.model, images=images,
                                texts=request.texts, timeout=context.time_remaining())
@@ -91,7 +96,8 @@ class ExplanationServicer(explanation_pb2_grpc.ExplanationServiceServicer):
                                           for j in np.argsort(-row)[:k]]) for row in sims]
         return pb.RankResponse(model=ref, similarities=to_proto(sims), rankings=rankings)
 
-    async def Surgery(self, request, context):
+    async def Surgery(self, request: pb.SurgeryRequest,
+                      context: grpc.aio.ServicerContext) -> pb.SurgeryResponse:
         images = self._images(request.images)
         options = SurgeryOptions.from_proto(request)
         check_maps_size(images, len(request.labels), self.config.max_message_bytes,
@@ -103,7 +109,8 @@ class ExplanationServicer(explanation_pb2_grpc.ExplanationServiceServicer):
                                      timeout=context.time_remaining())
         return surgery_proto(out, images, request.overlay)
 
-    async def Convis(self, request, context):
+    async def Convis(self, request: pb.ConvisRequest,
+                     context: grpc.aio.ServicerContext) -> AsyncIterator[pb.ConvisResponse]:
         (image,) = self._images([request.image])
         options = ConvisOptions.from_proto(request)
         check_maps_size([image], len(request.concepts), self.config.max_message_bytes,
@@ -118,7 +125,8 @@ class ExplanationServicer(explanation_pb2_grpc.ExplanationServiceServicer):
                 event.seconds)
             yield pb.ConvisResponse(result=convis_proto(event, image, request.overlay))
 
-    async def ScoreOod(self, request, context):
+    async def ScoreOod(self, request: pb.ScoreOodRequest,
+                       context: grpc.aio.ServicerContext) -> pb.ScoreOodResponse:
         ref, scores, size = await ood(
             self.peers, self.cache, model=request.model, images=self._images(request.images),
             concept=request.concept, dictionary=request.dictionary, method=request.method,
@@ -127,7 +135,9 @@ class ExplanationServicer(explanation_pb2_grpc.ExplanationServiceServicer):
         return pb.ScoreOodResponse(model=ref, scores=scores.tolist(), subtree_size=size,
                                    method=request.method or pb.OOD_METHOD_HIERARCHY)
 
-    async def EvaluateLocalization(self, request, context):
+    async def EvaluateLocalization(self, request: pb.EvaluateLocalizationRequest,
+                                   context: grpc.aio.ServicerContext
+                                   ) -> AsyncIterator[pb.EvaluateLocalizationResponse]:
         images = self._images([s.image for s in request.samples], dataset=True)
         settings = EvaluationSettings(
             labels=tuple(request.labels),
@@ -144,7 +154,9 @@ class ExplanationServicer(explanation_pb2_grpc.ExplanationServiceServicer):
             else:
                 yield pb.EvaluateLocalizationResponse(report=report_proto(event, len(images)))
 
-    async def MutualKnowledge(self, request, context):
+    async def MutualKnowledge(self, request: pb.MutualKnowledgeRequest,
+                              context: grpc.aio.ServicerContext
+                              ) -> AsyncIterator[pb.MutualKnowledgeResponse]:
         (image,) = self._images([request.image])
         options = Options.from_proto(request.options)
         # One mask per concept and the foreground, all at image resolution.
@@ -160,7 +172,9 @@ class ExplanationServicer(explanation_pb2_grpc.ExplanationServiceServicer):
                 yield pb.MutualKnowledgeResponse(
                     result=analysis_proto(event, image, request.options.overlay))
 
-    async def MutualKnowledgeDataset(self, request, context):
+    async def MutualKnowledgeDataset(self, request: pb.MutualKnowledgeDatasetRequest,
+                                     context: grpc.aio.ServicerContext
+                                     ) -> AsyncIterator[pb.MutualKnowledgeDatasetResponse]:
         options = Options.from_proto(request.options)
         async for event in analyse_dataset(
                 self.peers, self.cache, model=request.model,
@@ -186,7 +200,7 @@ def surgery_proto(out: SurgeryMaps, images: list[InputImage],
                   for q, p, n in out.points[i]]
         results.append(pb.SurgeryImageResult(maps=maps, points=points))
     return pb.SurgeryResponse(model=out.model, labels=out.labels, results=results,
-                              mode=out.mode, parameters=out.parameters)
+                              mode=pb.SurgeryMode.ValueType(out.mode), parameters=out.parameters)
 
 
 def convis_proto(event: ConvisOutcome, image: InputImage, overlay: bool) -> pb.ConvisResult:
@@ -202,7 +216,8 @@ def convis_proto(event: ConvisOutcome, image: InputImage, overlay: bool) -> pb.C
         parameters=event.parameters, seconds=event.seconds)
 
 
-def samples_from_proto(samples, images: list[InputImage]) -> list[Sample]:
+def samples_from_proto(samples: Sequence[pb.LocalizationSample],
+                       images: list[InputImage]) -> list[Sample]:
     """Localization samples with their decoded images, masks and boxes."""
     return [Sample(image, s.concept,
                    from_proto(s.mask, name=f"samples[{i}].mask", ndim=2).astype(bool)
@@ -216,8 +231,9 @@ def report_proto(event: LocalizationOutcome, samples: int) -> pb.LocalizationRep
     """A LocalizationReport from the pipeline's outcome."""
     return pb.LocalizationReport(
         model=event.model, parameters=event.parameters,
-        scores=[pb.MethodScores(method=r.method, pointing=r.pointing, maxboxacc=r.maxboxacc,
-                                samples=samples, seconds=r.seconds, hits=r.hits)
+        scores=[pb.MethodScores(method=pb.MapMethod.ValueType(r.method), pointing=r.pointing,
+                                maxboxacc=r.maxboxacc, samples=samples, seconds=r.seconds,
+                                hits=r.hits)
                 for r in event.results])
 
 
@@ -236,7 +252,7 @@ def dataset_proto(s: DatasetSummary, options: Options) -> pb.DatasetAnalysis:
             visual_descriptors=len(a.dv)) for i, a in enumerate(s.analyses)])
 
 
-def analysis_proto(a: Analysis, image, overlay: bool) -> pb.MutualKnowledgeResult:
+def analysis_proto(a: Analysis, image: InputImage, overlay: bool) -> pb.MutualKnowledgeResult:
     """A MutualKnowledgeResult message from an Analysis."""
     h, w = a.grid_labels.shape
     concepts = []

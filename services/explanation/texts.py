@@ -7,7 +7,7 @@ embeddings of the label in every prompt template (prompt ensembling).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -27,8 +27,9 @@ from cliplens.v1 import explanation_pb2 as pb
 MAX_LABEL_CHARS = 1000
 
 
-TEMPLATE_SETS = {pb.TEMPLATE_SET_OPENAI_IMAGENET: openai_imagenet_templates,
-                 pb.TEMPLATE_SET_CLIP_SURGERY: clip_surgery_templates}
+TEMPLATE_SETS: dict[int, Callable[[], tuple[str, ...]]] = {
+    pb.TEMPLATE_SET_OPENAI_IMAGENET: openai_imagenet_templates,
+    pb.TEMPLATE_SET_CLIP_SURGERY: clip_surgery_templates}
 
 
 def default_templates(info: embedding_pb2.ModelInfo,
@@ -59,7 +60,7 @@ def check_templates(templates: Sequence[str]) -> list[str]:
 
 
 async def resolve_labels(peers: Peers, labels: Sequence[str], *, max_labels: int,
-                         timeout=None) -> list[str]:
+                         timeout: float | None = None) -> list[str]:
     """The text of every label; synset ids through the lexicon, all in one call (NOT_FOUND
     if one is unknown)."""
     if not labels:
@@ -84,7 +85,7 @@ async def resolve_labels(peers: Peers, labels: Sequence[str], *, max_labels: int
 
 async def class_embeddings(peers: Peers, cache: EmbeddingCache, model: str, fingerprint: str,
                            labels: Sequence[str], templates: Sequence[str],
-                           timeout=None) -> np.ndarray:
+                           timeout: float | None = None) -> np.ndarray:
     """(K, D) prompt-ensembled, L2-normalised class embeddings."""
     texts = [p for label in labels for p in format_prompts(label, templates)]
 

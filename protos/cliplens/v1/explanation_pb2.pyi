@@ -59,6 +59,18 @@ class MiEstimator(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     MI_ESTIMATOR_CONTINGENCY: _ClassVar[MiEstimator]
     MI_ESTIMATOR_PAPER: _ClassVar[MiEstimator]
 
+class TokenStage(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    TOKEN_STAGE_UNSPECIFIED: _ClassVar[TokenStage]
+    TOKEN_STAGE_PROJECTED: _ClassVar[TokenStage]
+    TOKEN_STAGE_RESIDUAL: _ClassVar[TokenStage]
+
+class KeyBias(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    KEY_BIAS_UNSPECIFIED: _ClassVar[KeyBias]
+    KEY_BIAS_WITH: _ClassVar[KeyBias]
+    KEY_BIAS_WITHOUT: _ClassVar[KeyBias]
+
 class DescriptorText(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     DESCRIPTOR_TEXT_UNSPECIFIED: _ClassVar[DescriptorText]
@@ -99,6 +111,12 @@ CONCEPT_METHOD_KMEANS: ConceptMethod
 MI_ESTIMATOR_UNSPECIFIED: MiEstimator
 MI_ESTIMATOR_CONTINGENCY: MiEstimator
 MI_ESTIMATOR_PAPER: MiEstimator
+TOKEN_STAGE_UNSPECIFIED: TokenStage
+TOKEN_STAGE_PROJECTED: TokenStage
+TOKEN_STAGE_RESIDUAL: TokenStage
+KEY_BIAS_UNSPECIFIED: KeyBias
+KEY_BIAS_WITH: KeyBias
+KEY_BIAS_WITHOUT: KeyBias
 DESCRIPTOR_TEXT_UNSPECIFIED: DescriptorText
 DESCRIPTOR_TEXT_TEMPLATED: DescriptorText
 DESCRIPTOR_TEXT_RAW: DescriptorText
@@ -334,7 +352,7 @@ class ScoreOodResponse(_message.Message):
     def __init__(self, model: _Optional[_Union[_common_pb2.ModelRef, _Mapping]] = ..., scores: _Optional[_Iterable[float]] = ..., subtree_size: _Optional[int] = ..., method: _Optional[_Union[OodMethod, str]] = ...) -> None: ...
 
 class MutualKnowledgeOptions(_message.Message):
-    __slots__ = ("features", "method", "num_concepts", "estimator", "top_descriptors", "relevance_margin", "sinkhorn_iterations", "descriptors_per_concept", "textual_top_u", "templates", "evaluate", "overlay", "seed", "connectivity", "relevance_text")
+    __slots__ = ("features", "method", "num_concepts", "estimator", "top_descriptors", "relevance_margin", "sinkhorn_iterations", "descriptors_per_concept", "textual_top_u", "templates", "evaluate", "overlay", "seed", "connectivity", "relevance_text", "token_stage", "key_bias")
     FEATURES_FIELD_NUMBER: _ClassVar[int]
     METHOD_FIELD_NUMBER: _ClassVar[int]
     NUM_CONCEPTS_FIELD_NUMBER: _ClassVar[int]
@@ -350,6 +368,8 @@ class MutualKnowledgeOptions(_message.Message):
     SEED_FIELD_NUMBER: _ClassVar[int]
     CONNECTIVITY_FIELD_NUMBER: _ClassVar[int]
     RELEVANCE_TEXT_FIELD_NUMBER: _ClassVar[int]
+    TOKEN_STAGE_FIELD_NUMBER: _ClassVar[int]
+    KEY_BIAS_FIELD_NUMBER: _ClassVar[int]
     features: ConceptFeatures
     method: ConceptMethod
     num_concepts: int
@@ -365,7 +385,9 @@ class MutualKnowledgeOptions(_message.Message):
     seed: int
     connectivity: int
     relevance_text: DescriptorText
-    def __init__(self, features: _Optional[_Union[ConceptFeatures, str]] = ..., method: _Optional[_Union[ConceptMethod, str]] = ..., num_concepts: _Optional[int] = ..., estimator: _Optional[_Union[MiEstimator, str]] = ..., top_descriptors: _Optional[int] = ..., relevance_margin: _Optional[float] = ..., sinkhorn_iterations: _Optional[int] = ..., descriptors_per_concept: _Optional[int] = ..., textual_top_u: _Optional[int] = ..., templates: _Optional[_Iterable[str]] = ..., evaluate: _Optional[bool] = ..., overlay: _Optional[bool] = ..., seed: _Optional[int] = ..., connectivity: _Optional[int] = ..., relevance_text: _Optional[_Union[DescriptorText, str]] = ...) -> None: ...
+    token_stage: TokenStage
+    key_bias: KeyBias
+    def __init__(self, features: _Optional[_Union[ConceptFeatures, str]] = ..., method: _Optional[_Union[ConceptMethod, str]] = ..., num_concepts: _Optional[int] = ..., estimator: _Optional[_Union[MiEstimator, str]] = ..., top_descriptors: _Optional[int] = ..., relevance_margin: _Optional[float] = ..., sinkhorn_iterations: _Optional[int] = ..., descriptors_per_concept: _Optional[int] = ..., textual_top_u: _Optional[int] = ..., templates: _Optional[_Iterable[str]] = ..., evaluate: _Optional[bool] = ..., overlay: _Optional[bool] = ..., seed: _Optional[int] = ..., connectivity: _Optional[int] = ..., relevance_text: _Optional[_Union[DescriptorText, str]] = ..., token_stage: _Optional[_Union[TokenStage, str]] = ..., key_bias: _Optional[_Union[KeyBias, str]] = ...) -> None: ...
 
 class MutualKnowledgeRequest(_message.Message):
     __slots__ = ("model", "image", "labels", "bank", "options")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 import numpy as np
 from numpy.typing import ArrayLike
 
@@ -15,12 +13,10 @@ from cliplens.explanation.base.arrays import (
     check_unit_rows,
 )
 
-OodMethod = Literal["naive", "hierarchy"]
-
 
 def ood_scores(image_embeddings: ArrayLike, dictionary_embeddings: ArrayLike, concept_index: int,
                subtree: ArrayLike,
-               method: OodMethod = "hierarchy") -> np.ndarray:
+               method: str = "hierarchy") -> np.ndarray:
     """In-distribution score of each image for one concept (higher = more in-distribution).
 
     Args:

@@ -18,14 +18,12 @@ shrinks, so its dynamics would run backwards.
 from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
-from typing import Literal
 
 import numpy as np
 from numpy.typing import ArrayLike
 
 from cliplens.core.errors import InvalidArgument
 
-Estimator = Literal["paper", "contingency"]
 ESTIMATORS: tuple[str, ...] = ("paper", "contingency")
 
 
@@ -53,7 +51,7 @@ def match_table(dv: Sequence[Hashable], dy: Sequence[Hashable]) -> np.ndarray:
     return table
 
 
-def _from_table(table: np.ndarray, estimator: Estimator) -> float:
+def _from_table(table: np.ndarray, estimator: str) -> float:
     if estimator not in ESTIMATORS:
         raise InvalidArgument(f"estimator: expected one of {list(ESTIMATORS)}, got {estimator!r}")
     matches = int(table.sum())
@@ -71,7 +69,7 @@ def _from_table(table: np.ndarray, estimator: Estimator) -> float:
 
 
 def mutual_information(dv: Sequence[Hashable], dy: Sequence[Hashable],
-                       estimator: Estimator = "paper") -> float:
+                       estimator: str = "paper") -> float:
     """MI between D_v and D_y (see the module docstring); 0 when nothing matches.
 
     Args:
@@ -83,7 +81,7 @@ def mutual_information(dv: Sequence[Hashable], dy: Sequence[Hashable],
 
 
 def mi_dynamics(dv: Sequence[Hashable], dy: Sequence[Hashable],
-                estimator: Estimator = "paper") -> np.ndarray:
+                estimator: str = "paper") -> np.ndarray:
     """MI as D_v's items are removed in order.
 
     Args:

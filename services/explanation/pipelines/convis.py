@@ -8,7 +8,7 @@ a `ConvisOutcome`. The embedding stream is cancelled if the caller goes away.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -23,7 +23,7 @@ from cliplens.explanation.methods import CONCEPT_TEXTS, CONVIS_MODES, OOD_METHOD
 from cliplens.explanation.peers import Peers
 from cliplens.explanation.pipelines.common import InputImage
 from cliplens.lexicon.ids import is_synset_id
-from cliplens.v1 import common_pb2, embedding_pb2
+from cliplens.v1 import common_pb2, embedding_pb2, lexicon_pb2
 from cliplens.v1 import explanation_pb2 as pb
 
 TEXT_CHUNK = 256
@@ -73,7 +73,7 @@ def default_dictionary(info: embedding_pb2.ModelInfo, toyworld: str, general: st
         else general
 
 
-def concept_text(entry, mode: int) -> str:
+def concept_text(entry: lexicon_pb2.DictionaryEntry, mode: int) -> str:
     """What is embedded for a synset: its definition (default) or its lemmas."""
     if mode == pb.CONCEPT_TEXT_LEMMAS:
         return ", ".join(lemma.replace("_", " ") for lemma in entry.lemmas)
@@ -82,7 +82,7 @@ def concept_text(entry, mode: int) -> str:
 
 async def load_dictionary(peers: Peers, cache: EmbeddingCache, *, model: str,
                           info: embedding_pb2.ModelInfo, dictionary: str, content_hash: str,
-                          text_mode: int, timeout=None) -> ConceptDictionary:
+                          text_mode: int, timeout: float | None = None) -> ConceptDictionary:
     """The dictionary's entry embeddings, cached per model fingerprint and content hash.
 
     `content_hash` comes from `subtrees_of`, so a cached dictionary costs no lexicon call: the
@@ -108,7 +108,7 @@ async def load_dictionary(peers: Peers, cache: EmbeddingCache, *, model: str,
 
 
 async def resolve_concepts(peers: Peers, concepts: Sequence[str], *, limit: int,
-                           timeout=None) -> list[str]:
+                           timeout: float | None = None) -> list[str]:
     """Synset names of the requested concepts (wnids and offsets accepted)."""
     if not concepts:
         raise InvalidArgument("concepts: expected at least one synset, got none")
@@ -124,7 +124,8 @@ async def resolve_concepts(peers: Peers, concepts: Sequence[str], *, limit: int,
 
 
 async def subtrees_of(peers: Peers, dictionary: str, concepts: Sequence[str],
-                      timeout=None) -> tuple[list[np.ndarray], list[list[str]], str]:
+                      timeout: float | None = None) -> tuple[list[np.ndarray], list[list[str]],
+str]:
     """Each concept's subtree inside the dictionary (indices, synset names), and the
     dictionary's content hash; NotFound from the lexicon for a concept not in it."""
     indices, names, hashes = [], [], set()
@@ -144,10 +145,11 @@ def centre_crop(pixels: np.ndarray, size: int) -> tuple[np.ndarray, tuple[int, i
     side = min(h, w)
     top, left = (h - side) // 2, (w - side) // 2
     square = Image.fromarray(pixels[top:top + side, left:left + side])
-    return np.asarray(square.resize((size, size), Image.BICUBIC)), (top, left, side)
+    return np.asarray(square.resize((size, size), Image.Resampling.BICUBIC)), (top, left, side)
 
 
-def to_image_frame(maps: np.ndarray, hw: tuple[int, int], square: tuple[int, int, int]):
+def to_image_frame(maps: np.ndarray, hw: tuple[int, int],
+                   square: tuple[int, int, int]) -> np.ndarray:
     """(n, R, R) maps on the crop -> (n, H, W) on the image, zero outside the crop."""
     top, left, side = square
     full = np.zeros((maps.shape[0], *hw), np.float32)
@@ -302,7 +304,8 @@ async def stochastic_maps(peers: Peers,
 
 
 # One drawing function per ConVis mode (the keys are the registry's, `methods.CONVIS_MODES`).
-MODE_MAPS = {pb.CONVIS_MODE_GRID: grid_maps, pb.CONVIS_MODE_STOCHASTIC: stochastic_maps,
+MODE_MAPS: dict[int, Callable[[Peers, ConvisContext], AsyncIterator[Progress | ModeMaps]]] = {
+    pb.CONVIS_MODE_GRID: grid_maps, pb.CONVIS_MODE_STOCHASTIC: stochastic_maps,
              pb.CONVIS_MODE_DENSE: dense_maps}
 
 

@@ -60,7 +60,7 @@ class MethodResult:
 class LocalizationOutcome:
     """Scores of every method, the model that made the maps, the parameters used."""
 
-    model: object
+    model: common_pb2.ModelRef | None
     results: list[MethodResult]
     parameters: dict[str, str]
 
@@ -123,7 +123,8 @@ async def _surgery_maps(peers: Peers, cache: EmbeddingCache, method: MapMethod, 
 async def _maps_for(peers: Peers, cache: EmbeddingCache, method: MapMethod, *, model: str,
                     images: dict[str, InputImage], wanted: dict[str, list[str]],
                     texts: dict[str, str], settings: EvaluationSettings,
-                    timeout: float | None):
+                    timeout: float | None
+                    ) -> tuple[dict[tuple[str, str], np.ndarray], common_pb2.ModelRef | None]:
     """Maps keyed by (image key, concept) for one method, and the model that made them."""
     maps: dict[tuple[str, str], np.ndarray] = {}
     ref = None

@@ -23,7 +23,10 @@ from cliplens.explanation.methods import (
     CONCEPT_FEATURES,
     CONCEPT_METHODS,
     DESCRIPTOR_TEXTS,
+    KEY_BIASES,
     MI_ESTIMATORS,
+    TOKEN_STAGES,
+    Choices,
 )
 from cliplens.explanation.peers import Peers
 from cliplens.explanation.pipelines.classify import ZeroShot, zero_shot
@@ -44,6 +47,8 @@ DEFAULT_TOP_DESCRIPTORS = 500  # the spec's; the authors' code: 100 (op_initial_
 DEFAULT_RELEVANCE_MARGIN = 0.02  # the spec's; the authors' code: 0.01 (mean_offset)
 DEFAULT_CONNECTIVITY = 4  # the authors' code: 8
 DEFAULT_RELEVANCE_TEXT = "templated"  # the authors' code: "raw"
+DEFAULT_TOKEN_STAGE = "projected"  # the authors' code: "residual" (before ln_post and proj)
+DEFAULT_KEY_BIAS = "with"  # the authors' code: "without"
 
 
 @dataclass(frozen=True)
@@ -64,11 +69,13 @@ class Options:
     seed: int = 0
     connectivity: int = DEFAULT_CONNECTIVITY
     relevance_text: str = DEFAULT_RELEVANCE_TEXT
+    token_stage: str = DEFAULT_TOKEN_STAGE
+    key_bias: str = DEFAULT_KEY_BIAS
 
     @classmethod
     def from_proto(cls, o: pb.MutualKnowledgeOptions) -> Options:
         """Zero values take the defaults; out-of-range values are INVALID_ARGUMENT."""
-        def choice(table, value: int, field: str, default: str) -> str:
+        def choice(table: Choices, value: int, field: str, default: str) -> str:
             return table.name(table.check(value, field=f"options.{field}")) if value else default
 
         opts = cls(
@@ -84,7 +91,9 @@ class Options:
             textual_top_u=o.textual_top_u or 50, templates=tuple(o.templates),
             evaluate=o.evaluate, seed=o.seed, connectivity=o.connectivity or DEFAULT_CONNECTIVITY,
             relevance_text=choice(DESCRIPTOR_TEXTS, o.relevance_text, "relevance_text",
-                                  DEFAULT_RELEVANCE_TEXT))
+                                  DEFAULT_RELEVANCE_TEXT),
+            token_stage=choice(TOKEN_STAGES, o.token_stage, "token_stage", DEFAULT_TOKEN_STAGE),
+            key_bias=choice(KEY_BIASES, o.key_bias, "key_bias", DEFAULT_KEY_BIAS))
         for name, value, lo, hi in (("num_concepts", opts.num_concepts, 1, 32),
                                     ("top_descriptors", opts.top_descriptors, 1, 100_000),
                                     ("sinkhorn_iterations", opts.sinkhorn_iterations, 1, 100_000),
@@ -186,8 +195,9 @@ async def load_bank(peers: Peers, cache: EmbeddingCache, *, model: str, fingerpr
     return Bank(reply.info.id, content, texts, emb, raw_emb)
 
 
-async def _walks(peers, model, image, masks, order_ours, classes, label_index, true_index,
-                 seed, timeout) -> Walks:
+async def _walks(peers: Peers, model: str, image: np.ndarray, masks: np.ndarray,
+                 order_ours: np.ndarray, classes: np.ndarray, label_index: int,
+                 true_index: int | None, seed: int, timeout: float | None) -> Walks:
     """Deletion and insertion walks (ours and random order), scored with one encode call."""
     ours = evaluation.perturbation_walks(image, masks[order_ours])
     rnd = evaluation.perturbation_walks(image, masks[evaluation.random_order(len(masks), seed)])
@@ -224,13 +234,20 @@ async def prepare(peers: Peers, cache: EmbeddingCache, *, model: str, labels: Se
     return MutualContext(model, info, options, table, timeout)
 
 
-async def _concept_masks(peers: Peers, ctx: MutualContext, image: InputImage):
+async def _concept_masks(peers: Peers, ctx: MutualContext,
+                         image: InputImage) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The foreground and the visual concepts' masks of one image."""
     o = ctx.options
     size = dense_input_size(ctx.info, image.size)
-    dense = await peers.dense(ctx.model, [image.data], surgery=False, keys=o.features == "keys",
-                              size=size, timeout=ctx.timeout)
-    feats = (dense.keys if o.features == "keys" else dense.tokens)[0, 1:]
+    keys = o.features == "keys"
+    dense = await peers.dense(ctx.model, [image.data], surgery=False, keys=keys, size=size,
+                              residual=not keys and o.token_stage == "residual",
+                              keys_without_bias=keys and o.key_bias == "without",
+                              timeout=ctx.timeout)
+    feats = dense.tokens[0, 1:]
+    if keys:
+        assert dense.keys is not None  # asked for
+        feats = dense.keys[0, 1:]
     fg = mutual.gdc_foreground(feats, dense.grid, connectivity=o.connectivity)
     if o.method == "kmeans":
         grid_labels = mutual.concepts_kmeans(feats, fg, dense.grid, o.num_concepts,
@@ -363,7 +380,7 @@ def summarise(analyses: list[Analysis], true_labels: Sequence[str]) -> DatasetSu
                 if true_labels else nan)
     walks = [a.walks for a in analyses if a.walks is not None]
 
-    def mean_auc(curves) -> float:
+    def mean_auc(curves: list[np.ndarray]) -> float:
         return float(np.mean([evaluation.curve_auc(c) for c in curves])) if curves else nan
 
     drops = [w.deletion_correct for w in walks if w.deletion_correct is not None]

@@ -96,6 +96,7 @@ async def surgery_maps(peers: Peers, cache: EmbeddingCache, *, model: str,
         if mode == pb.SURGERY_MODE_LABEL_SET:
             similarity = surgery.feature_surgery(tokens, text)
         elif mode == pb.SURGERY_MODE_SINGLE_TEXT:
+            assert empty is not None  # embedded above for this mode
             similarity = surgery.single_text_similarity(tokens, text, empty)
         else:
             similarity = surgery.raw_similarity(tokens, text)

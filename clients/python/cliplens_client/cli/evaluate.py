@@ -12,12 +12,15 @@ import numpy as np
 
 from cliplens.client.cli.common import Progress, emit
 from cliplens.explanation.methods import (
+    CONCEPT_FEATURES,
     DESCRIPTOR_TEXTS,
+    KEY_BIASES,
     MAP_METHODS,
     MAP_METHODS_BY_VALUE,
     MI_ESTIMATORS,
     SURGERY_MODES,
     TEMPLATE_SETS,
+    TOKEN_STAGES,
 )
 
 # Held-out index ranges, disjoint from the zero-shot evaluation's (class * 100_000 + k).
@@ -54,6 +57,9 @@ def register(sub) -> None:
     mk.add_argument("--relevance-text", choices=DESCRIPTOR_TEXTS.names, default=None)
     mk.add_argument("--top-descriptors", type=int, default=None)
     mk.add_argument("--relevance-margin", type=float, default=None)
+    mk.add_argument("--features", choices=CONCEPT_FEATURES.names, default=None)
+    mk.add_argument("--token-stage", choices=TOKEN_STAGES.names, default=None)
+    mk.add_argument("--key-bias", choices=KEY_BIASES.names, default=None)
     q.set_defaults(func=_quality)
     o = ev.add_parser("ood", help="ConVis OOD AUROC: scenes of one synset group vs another")
     o.add_argument("--id", dest="id_concept", default="vehicle.n.01")
@@ -139,18 +145,24 @@ def _evaluate(client, samples, methods, labels, surgery_mode, seed, label,
 
 def mutual_options(*, seed: int = 0, estimator: str | None = None,
                    connectivity: int | None = None, relevance_text: str | None = None,
-                   top_descriptors: int | None = None, relevance_margin: float | None = None):
+                   top_descriptors: int | None = None, relevance_margin: float | None = None,
+                   features: str | None = None, token_stage: str | None = None,
+                   key_bias: str | None = None):
     """MutualKnowledgeOptions for the walks: evaluate, and the choices asked for (None: the
     service's default)."""
     from cliplens.v1 import explanation_pb2 as pb
 
+    def value(table, name: str | None) -> int:
+        return table[name] if name else 0
+
     return pb.MutualKnowledgeOptions(
-        evaluate=True, seed=seed,
-        estimator=MI_ESTIMATORS[estimator] if estimator else 0,
+        evaluate=True, seed=seed, estimator=value(MI_ESTIMATORS, estimator),
         connectivity=connectivity or 0,
-        relevance_text=DESCRIPTOR_TEXTS[relevance_text] if relevance_text else 0,
+        relevance_text=value(DESCRIPTOR_TEXTS, relevance_text),
         top_descriptors=top_descriptors or 0,
-        relevance_margin=relevance_margin if relevance_margin is not None else 0.0)
+        relevance_margin=relevance_margin if relevance_margin is not None else 0.0,
+        features=value(CONCEPT_FEATURES, features),
+        token_stage=value(TOKEN_STAGES, token_stage), key_bias=value(KEY_BIASES, key_bias))
 
 
 def _mutual(client, n: int, labels, options):
@@ -298,7 +310,8 @@ def _quality(args) -> None:
     mutual = mutual_options(seed=args.seed, estimator=args.estimator,
                             connectivity=args.connectivity, relevance_text=args.relevance_text,
                             top_descriptors=args.top_descriptors,
-                            relevance_margin=args.relevance_margin)
+                            relevance_margin=args.relevance_margin, features=args.features,
+                            token_stage=args.token_stage, key_bias=args.key_bias)
     with local.running(progress=lambda s: print(f"  {s} SERVING", file=sys.stderr)) as layout:
         target = args.target if args.target != "127.0.0.1:50150" else layout.address("gateway")
         with Client(target, api_key=args.api_key or None, timeout=args.timeout) as client:
