@@ -7,6 +7,7 @@ a `ConvisOutcome`. The embedding stream is cancelled if the caller goes away.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
@@ -127,13 +128,13 @@ async def subtrees_of(peers: Peers, dictionary: str, concepts: Sequence[str],
                       timeout: float | None = None) -> tuple[list[np.ndarray], list[list[str]],
 str]:
     """Each concept's subtree inside the dictionary (indices, synset names), and the
-    dictionary's content hash; NotFound from the lexicon for a concept not in it."""
-    indices, names, hashes = [], [], set()
-    for concept in concepts:
-        reply = await peers.subtree(dictionary, concept, timeout=timeout)
-        indices.append(np.asarray(reply.indices, dtype=np.int64))
-        names.append(list(reply.synsets))
-        hashes.add(reply.dictionary_content_hash)
+    dictionary's content hash; NotFound from the lexicon for a concept not in it. The
+    concepts are asked for concurrently."""
+    replies = await asyncio.gather(*(peers.subtree(dictionary, concept, timeout=timeout)
+                                     for concept in concepts))
+    indices = [np.asarray(reply.indices, dtype=np.int64) for reply in replies]
+    names = [list(reply.synsets) for reply in replies]
+    hashes = {reply.dictionary_content_hash for reply in replies}
     if len(hashes) != 1:
         raise Unavailable(f"dictionary {dictionary!r} changed during the call; retry")
     return indices, names, hashes.pop()
