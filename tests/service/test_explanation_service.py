@@ -108,20 +108,28 @@ def test_a_hundred_image_dataset_call_asks_the_lexicon_a_handful_of_times(stub):
     assert calls == {"GetSynsets": 2, "GenerateBank": 1, "GetBank": 1}
     (analysis,) = out
     assert analysis.images == 100 and len(analysis.per_image) == 100
-    assert analysis.parameters["estimator"] == "paper"
+    # The defaults: the paper's estimator and the authors' code's choices (README's table).
+    assert {k: analysis.parameters[k] for k in (
+        "estimator", "token_stage", "connectivity", "relevance_text", "top_descriptors",
+        "relevance_margin")} == {"estimator": "paper", "token_stage": "residual",
+                                 "connectivity": "8", "relevance_text": "raw",
+                                 "top_descriptors": "100", "relevance_margin": "0.01"}
     assert 0.0 <= analysis.accuracy <= 1.0 and np.isfinite(analysis.mean_mutual_information)
 
 
 def test_mutual_knowledge_streams_progress_then_the_result_with_the_options_echoed(stub):
-    options = pb.MutualKnowledgeOptions(connectivity=8, relevance_text=pb.DESCRIPTOR_TEXT_RAW,
+    options = pb.MutualKnowledgeOptions(connectivity=4,
+                                        relevance_text=pb.DESCRIPTOR_TEXT_TEMPLATED,
+                                        token_stage=pb.TOKEN_STAGE_PROJECTED,
                                         estimator=pb.MI_ESTIMATOR_CONTINGENCY, evaluate=True)
     replies = list(stub.MutualKnowledge(pb.MutualKnowledgeRequest(
         image=_scene(1, classes=("car.n.01",)), labels=LABELS[:4], options=options)))
     stages = [r.progress.stage for r in replies if r.HasField("progress")]
     assert stages == ["prediction", "descriptors", "concepts", "transport", "evaluation"]
     result = replies[-1].result
-    assert result.parameters["connectivity"] == "8"
-    assert result.parameters["relevance_text"] == "raw"
+    assert result.parameters["connectivity"] == "4"
+    assert result.parameters["relevance_text"] == "templated"
+    assert result.parameters["token_stage"] == "projected"
     assert result.parameters["estimator"] == "contingency"
     assert len(result.mi_curve) == len(result.visual_descriptors) + 1
     assert result.concepts and len(result.evaluation.deletion) == len(result.concepts) + 1
