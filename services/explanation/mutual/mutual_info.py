@@ -8,8 +8,8 @@ contingency table P_ij = 1[X_i = Y_j] / m over the m matching pairs, and MI = 0 
   tables report (ln N + ln M + ln m for one-to-one matches).
 - "contingency": MI of that joint with its own marginals, sum P_ij ln(P_ij / (P_i. P_.j));
   ln m for one-to-one matches. It is degenerate where the analysis needs it most: a single
-  match gives ln 1 = 0, exactly what no overlap at all gives (toyworld scene1: contingency 0,
-  paper 6.62), and the dynamics cannot tell the last match's removal from nothing.
+  match gives ln 1 = 0, exactly what no overlap at all gives, and the dynamics cannot tell the
+  last match's removal from nothing.
 
 Never ln N + ln M - H(joint) (the sign as printed in the paper's Eq. 1): it grows as the overlap
 shrinks, so its dynamics would run backwards.
