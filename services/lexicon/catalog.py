@@ -12,6 +12,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from cliplens.core.errors import InvalidArgument, NotFound, Overloaded
 from cliplens.lexicon import banks as bank_format
@@ -61,7 +62,7 @@ class Lexicon:
 
     @classmethod
     def open(cls, *, wordnet_index: str | Path, database: str | Path,
-             **kwargs) -> Lexicon:
+             **kwargs: Any) -> Lexicon:
         """Open (building the WordNet index if missing) and load every dictionary."""
         started = time.perf_counter()
         wordnet = WordNet(ensure_index(Path(wordnet_index).expanduser()))
@@ -107,11 +108,13 @@ class Lexicon:
                 raise NotFound(f"ids[{i}]: {e}") from None
         return found
 
-    def search(self, lemma: str, pos: str | None = None, limit: int = 0):
+    def search(self, lemma: str, pos: str | None = None,
+               limit: int = 0) -> tuple[str, list[SynsetRecord]]:
         """(normalised lemma, synsets) of a lemma."""
         return self.wordnet.search(lemma, pos, limit)
 
-    def expand(self, ident: str, relation: str, max_depth: int = 0, limit: int = 0):
+    def expand(self, ident: str, relation: str, max_depth: int = 0, limit: int = 0
+               ) -> tuple[SynsetRecord, list[tuple[SynsetRecord, int]], bool]:
         """(root, [(synset, depth)], truncated): a closure over one relation."""
         if max_depth < 0 or limit < 0:
             raise InvalidArgument(f"max_depth/limit: expected >= 0, got {max_depth}/{limit}")
