@@ -13,8 +13,11 @@ setup:
 setup-dev:
 	bash scripts/setup.sh --dev
 
+# ruff (complexity, unused noqa, docstrings, ...), mypy on services/core and the explanation
+# math (scripts/typecheck.py), buf on the protos. .ci/run runs it and fails on it.
 lint:
 	.venv/bin/ruff check .
+	.venv/bin/python scripts/typecheck.py
 	cd protos && ../.cache/buf/node_modules/.bin/buf lint
 
 protos:

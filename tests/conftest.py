@@ -10,12 +10,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # `import support` in any test
 
 
-@pytest.fixture
-def serve():
-    """Start a service in a background thread: `running = serve(lambda: start(config))`.
-
-    Servers are stopped when the test ends.
-    """
+def _servers():
     from cliplens.core.server import ServerThread
 
     threads = []
@@ -28,6 +23,21 @@ def serve():
     yield _serve
     for thread in reversed(threads):
         thread.stop()
+
+
+@pytest.fixture
+def serve():
+    """Start a service in a background thread: `running = serve(lambda: start(config))`.
+
+    Servers are stopped when the test ends.
+    """
+    yield from _servers()
+
+
+@pytest.fixture(scope="module")
+def serve_module():
+    """`serve` for servers a whole test module shares (stopped after its last test)."""
+    yield from _servers()
 
 
 @pytest.fixture(scope="session")

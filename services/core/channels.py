@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import grpc
+
+from cliplens.core.errors import PeerError
 
 # Methods that change state are not retried: a retry after a lost reply could apply twice.
 NON_IDEMPOTENT = (
@@ -69,7 +72,7 @@ def channel_credentials(ca: str = "", cert: str = "", key: str = "") -> grpc.Cha
         certificate_chain=Path(cert).read_bytes() if cert else None)
 
 
-def peer_credentials(config) -> grpc.ChannelCredentials | None:
+def peer_credentials(config: Any) -> grpc.ChannelCredentials | None:
     """How a service dials its peers: TLS (mutual with its client certificate) or plaintext.
 
     `config` is a ServiceConfig (its tls_peer_ca, tls_peer_cert and tls_peer_key).
@@ -101,3 +104,12 @@ def sync_channel(target: str, *, max_message_bytes: int = 64 << 20,
     if credentials is not None:
         return grpc.secure_channel(target, credentials, options=opts)
     return grpc.insecure_channel(target, options=opts)
+
+
+def from_peer(error: grpc.RpcError, peer: str) -> PeerError:
+    """The error to raise when a call to `peer` failed (UNAVAILABLE names the peer)."""
+    code = error.code()
+    details = error.details() or ""
+    if code == grpc.StatusCode.UNAVAILABLE:
+        details = f"{peer} unavailable: {details}"
+    return PeerError(code.name, details)

@@ -138,7 +138,7 @@ def load_config(cls: type[T], service: str, *, path: str | os.PathLike | None = 
     """Build `cls` for `service` from defaults, the YAML file, the environment and overrides."""
     env = os.environ if env is None else env
     hints = typing.get_type_hints(cls)
-    names = {f.name for f in dataclasses.fields(cls)}
+    names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
     values: dict[str, Any] = {}
     path = path or env.get("CLIPLENS_CONFIG")
     if path:

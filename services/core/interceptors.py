@@ -1,7 +1,8 @@
 """The server interceptor every service runs: request ids, logs, metrics and error mapping.
 
-Each `CliplensError` becomes exactly one status code with its message; any other exception is
-logged with its traceback and becomes INTERNAL with the request id (never the traceback).
+Each `CliplensError` becomes exactly one status code with its message (`STATUS`, the one
+mapping; `cliplens.core.errors` itself knows no transport); any other exception is logged with
+its traceback and becomes INTERNAL with the request id (never the traceback).
 """
 
 from __future__ import annotations
@@ -10,16 +11,56 @@ import asyncio
 import logging
 import time
 import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 import grpc
 
 from cliplens.core import metrics
-from cliplens.core.errors import CliplensError, InvalidArgument
+from cliplens.core.errors import (
+    AlreadyExists,
+    CliplensError,
+    DeadlineExceeded,
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+    Overloaded,
+    PeerError,
+    PermissionDenied,
+    Unauthenticated,
+    Unavailable,
+    Unimplemented,
+)
 from cliplens.core.logs import REQUEST_ID
 
 log = logging.getLogger("cliplens.rpc")
 REQUEST_ID_KEY = "x-request-id"
 MAX_MESSAGE_CHARS = 1000
+
+# The one mapping of error classes to status codes (a subclass takes its nearest base's).
+STATUS: dict[type[CliplensError], grpc.StatusCode] = {
+    CliplensError: grpc.StatusCode.INTERNAL,
+    InvalidArgument: grpc.StatusCode.INVALID_ARGUMENT,
+    NotFound: grpc.StatusCode.NOT_FOUND,
+    AlreadyExists: grpc.StatusCode.ALREADY_EXISTS,
+    Unavailable: grpc.StatusCode.UNAVAILABLE,
+    Overloaded: grpc.StatusCode.RESOURCE_EXHAUSTED,
+    DeadlineExceeded: grpc.StatusCode.DEADLINE_EXCEEDED,
+    FailedPrecondition: grpc.StatusCode.FAILED_PRECONDITION,
+    Unauthenticated: grpc.StatusCode.UNAUTHENTICATED,
+    PermissionDenied: grpc.StatusCode.PERMISSION_DENIED,
+    Unimplemented: grpc.StatusCode.UNIMPLEMENTED,
+}
+
+
+def status_of(exc: CliplensError) -> grpc.StatusCode:
+    """The status code an error is answered with: a peer's own, else its class's."""
+    if isinstance(exc, PeerError):
+        return grpc.StatusCode[exc.status]
+    for cls in type(exc).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]
+    raise AssertionError("unreachable: CliplensError is in STATUS")
 
 
 def _clip(message: str) -> str:
@@ -58,11 +99,11 @@ class _Call:
     async def fail(self, exc: BaseException) -> None:
         """Record the status `exc` stands for and abort the call with it (always raises)."""
         if isinstance(exc, CliplensError):
-            self.code = exc.code
+            self.code = status_of(exc)
             if exc.trailers:
                 self.context.set_trailing_metadata(
                     ((REQUEST_ID_KEY, self.rid), *exc.trailers.items()))
-            await self.context.abort(exc.code, _clip(str(exc)))
+            await self.context.abort(self.code, _clip(str(exc)))
         if isinstance(exc, grpc.aio.AbortError):
             self.code = self.context.code() or grpc.StatusCode.UNKNOWN
             raise exc
@@ -89,7 +130,7 @@ class _Call:
         REQUEST_ID.reset(self.token)
 
 
-def _parse(deserialize, raw, method: str):
+def _parse(deserialize: Callable[[bytes], Any] | None, raw: bytes, method: str) -> Any:
     """The request message of `raw` bytes; INVALID_ARGUMENT when they do not parse.
 
     Parsing happens here rather than in gRPC, which answers an undecodable request with
@@ -119,7 +160,8 @@ class StandardInterceptor(grpc.aio.ServerInterceptor):
         self.service = service
         self.quiet = quiet_methods
 
-    async def intercept_service(self, continuation, handler_call_details):
+    async def intercept_service(self, continuation: Callable[[Any], Awaitable[Any]],
+                                handler_call_details: grpc.HandlerCallDetails) -> Any:
         handler = await continuation(handler_call_details)
         if handler is None:
             return None
@@ -130,36 +172,34 @@ class StandardInterceptor(grpc.aio.ServerInterceptor):
         kind = metrics.grpc_type(handler.request_streaming, handler.response_streaming)
         inner = (handler.unary_unary or handler.unary_stream or handler.stream_unary
                  or handler.stream_stream)
-        if handler.request_streaming:
-            # gRPC parses each message of a request stream as the handler reads it.
-            deserialize = handler.request_deserializer
+        # gRPC parses each message of a request stream as the handler reads it; a single
+        # request is parsed here (see `_parse`).
+        deserialize = handler.request_deserializer if handler.request_streaming else None
 
-            def parse(requests):
-                return requests
-        else:
-            deserialize = None
+        def parse(request: Any) -> Any:
+            if handler.request_streaming:
+                return request
+            return _parse(handler.request_deserializer, request, method)
 
-            def parse(raw):
-                return _parse(handler.request_deserializer, raw, method)
+        async def streaming(request: Any,
+                            context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+            call = _Call(service, method, kind, context)
+            try:
+                async for item in inner(parse(request), context):
+                    yield item
+            except BaseException as e:  # noqa: BLE001 - re-raised by fail()
+                await call.fail(e)
+            finally:
+                call.finish()
 
-        if handler.response_streaming:
-            async def behaviour(request, context):
-                call = _Call(service, method, kind, context)
-                try:
-                    async for item in inner(parse(request), context):
-                        yield item
-                except BaseException as e:  # noqa: BLE001 - re-raised by fail()
-                    await call.fail(e)
-                finally:
-                    call.finish()
-        else:
-            async def behaviour(request, context):
-                call = _Call(service, method, kind, context)
-                try:
-                    return await inner(parse(request), context)
-                except BaseException as e:  # noqa: BLE001 - re-raised by fail()
-                    await call.fail(e)
-                finally:
-                    call.finish()
+        async def single(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            call = _Call(service, method, kind, context)
+            try:
+                return await inner(parse(request), context)
+            except BaseException as e:  # noqa: BLE001 - re-raised by fail()
+                await call.fail(e)
+            finally:
+                call.finish()
 
+        behaviour = streaming if handler.response_streaming else single
         return _HANDLER_FACTORIES[kind](behaviour, deserialize, handler.response_serializer)

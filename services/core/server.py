@@ -14,9 +14,10 @@ import logging
 import signal
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -25,6 +26,8 @@ from grpc_reflection.v1alpha import reflection
 from cliplens.core import metrics
 from cliplens.core.config import ServiceConfig
 from cliplens.core.interceptors import StandardInterceptor
+
+T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 _PROCESS_START = time.time()
@@ -223,9 +226,10 @@ def run_service(start: Callable[[], Awaitable[RunningServer]]) -> None:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
         waiter = asyncio.create_task(stop.wait())
-        done, _ = await asyncio.wait({waiter, running.warmup_task},
-                                     return_when=asyncio.FIRST_COMPLETED)
-        failed = running.warmup_task in done and running.warmup_task.exception() is not None
+        warmup = running.warmup_task
+        assert warmup is not None  # start_server always schedules it
+        done, _ = await asyncio.wait({waiter, warmup}, return_when=asyncio.FIRST_COMPLETED)
+        failed = warmup in done and warmup.exception() is not None
         if not failed and waiter not in done:
             await waiter
         log.info("%s shutting down: draining for up to %.1f s", running.name, running.grace)
@@ -237,7 +241,7 @@ def run_service(start: Callable[[], Awaitable[RunningServer]]) -> None:
 
 
 def service_main(config_cls: type, name: str,
-                 start: Callable[[ServiceConfig], Awaitable[RunningServer]]) -> None:
+                 start: Callable[[Any], Awaitable[RunningServer]]) -> None:
     """A service process's `main`: configuration, logging, serve until SIGTERM.
 
     An invalid configuration stops the process at once with exit code 2 and one line naming
@@ -249,7 +253,7 @@ def service_main(config_cls: type, name: str,
     from cliplens.core.logs import setup_logging
 
     try:
-        config = load_config(config_cls, name)
+        config: ServiceConfig = load_config(config_cls, name)
     except ConfigError as e:
         sys.stderr.write(f"cliplens {name}: {e}\n")
         raise SystemExit(2) from None
@@ -290,9 +294,10 @@ class ServerThread:
         return self.running
 
     async def _warmed(self) -> None:
+        assert self.running is not None and self.running.warmup_task is not None
         await self.running.warmup_task  # re-raises a failed warm-up
 
-    def call(self, coro, timeout: float | None = None):
+    def call(self, coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
         """Run a coroutine on the server's loop from another thread."""
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
 

@@ -9,7 +9,7 @@ import numpy as np
 from cliplens.core.errors import InvalidArgument
 from cliplens.v1 import common_pb2 as pb
 
-_TO_NUMPY = {
+_TO_NUMPY: dict[int, np.dtype] = {
     pb.DATA_TYPE_FLOAT32: np.dtype("<f4"),
     pb.DATA_TYPE_FLOAT16: np.dtype("<f2"),
     pb.DATA_TYPE_FLOAT64: np.dtype("<f8"),
@@ -29,7 +29,7 @@ def to_proto(array: np.ndarray) -> pb.Tensor:
     if code is None:
         raise TypeError(f"cannot send dtype {array.dtype} as a Tensor")
     data = np.ascontiguousarray(array, dtype=_TO_NUMPY[code]).tobytes()
-    return pb.Tensor(dtype=code, shape=list(array.shape), data=data)
+    return pb.Tensor(dtype=pb.DataType.ValueType(code), shape=list(array.shape), data=data)
 
 
 def from_proto(tensor: pb.Tensor, *, name: str = "tensor",

@@ -264,9 +264,10 @@ class Engine:
             out = model.backend.dense(torch.cat(payloads), surgery=want_surgery)
             rows = [len(p) for p in payloads]
             parts = [_split(a, rows) if a is not None else [None] * len(rows)
-                     for a in (out.raw, out.keys, out.surgery)]
-            return [DenseArrays(raw=r, keys=k, grid=out.grid, surgery=s)
-                    for r, k, s in zip(*parts, strict=True)]
+                     for a in (out.raw, out.keys, out.surgery, out.residual)]
+            return [DenseArrays(raw=r, keys=k, grid=out.grid, surgery=s, residual=x,
+                                key_bias=out.key_bias)
+                    for r, k, s, x in zip(*parts, strict=True)]
 
         return self._batcher(model, ("dense", want_surgery, *size), compute)
 
@@ -358,8 +359,10 @@ class Engine:
         out = await self._dense_batcher(model, surgery_mode, dims).submit(
             batch, rows=len(batch), timeout=_left(deadline))
         if normalize:
-            out = DenseArrays(raw=_l2(out.raw), keys=out.keys, grid=out.grid,
-                              surgery=None if out.surgery is None else _l2(out.surgery))
+            out = dataclasses.replace(out, raw=_l2(out.raw),
+                                      surgery=None if out.surgery is None else _l2(out.surgery),
+                                      residual=None if out.residual is None
+                                      else _l2(out.residual))
         return model, out
 
     def _check_dense_size(self, model: LoadedModel, height: int, width: int) -> None:

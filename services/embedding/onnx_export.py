@@ -25,18 +25,13 @@ import torch
 from torch import nn
 
 from cliplens.embedding import surgery
+from cliplens.embedding.backends.onnx_backend import CPU, make_session
 from cliplens.embedding.loading import BuiltModel, build
+from cliplens.embedding.onnx_files import FILES, META, model_folder, read_meta
 from cliplens.embedding.registry import ModelEntry
 
 log = logging.getLogger(__name__)
 OPSET = 17
-FILES = {"image": "image.onnx", "text": "text.onnx", "dense": "dense.onnx"}
-META = "meta.json"
-
-
-def model_folder(onnx_dir: Path | str, name: str) -> Path:
-    """Where the ONNX files of model `name` live."""
-    return Path(onnx_dir) / name.replace("/", "__")
 
 
 class ImageEncoder(nn.Module):
@@ -133,14 +128,6 @@ def export(entry: ModelEntry, out_dir: Path | str, *, depth: int | None = None,
     return folder
 
 
-def read_meta(folder: Path) -> dict:
-    """The meta.json of an export, or FileNotFoundError naming the path."""
-    path = Path(folder) / META
-    if not path.is_file():
-        raise FileNotFoundError(str(path))
-    return json.loads(path.read_text())
-
-
 def min_cosine(a, b) -> float:
     """Smallest cosine similarity between matching rows (last axis) of two arrays."""
     import numpy as np
@@ -154,8 +141,6 @@ def min_cosine(a, b) -> float:
 
 def verify(folder: Path, model: nn.Module, *, batch: int = 2, seed: int = 0) -> dict[str, float]:
     """Min cosine per embedding of each exported graph against torch, on random inputs (CPU)."""
-    from cliplens.embedding.backends.onnx_backend import CPU, make_session
-
     meta = read_meta(folder)
     gen = torch.Generator().manual_seed(seed)
     h, w = meta["input_size"]

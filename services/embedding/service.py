@@ -8,7 +8,7 @@ import logging
 import grpc
 import numpy as np
 
-from cliplens.core.errors import InvalidArgument
+from cliplens.core.errors import InvalidArgument, Unimplemented
 from cliplens.core.server import RunningServer, start_server
 from cliplens.core.tensors import from_proto, to_proto
 from cliplens.embedding import regions
@@ -91,17 +91,26 @@ class EmbeddingServicer(pb_grpc.EmbeddingServiceServicer):
 
     async def EncodeDense(self, request, context):
         surgery = request.mode == pb.DENSE_MODE_SURGERY
+        if surgery and request.residual:
+            raise InvalidArgument("residual: tokens before the projection are RAW mode's only")
         model, out = await self.engine.encode_dense(
             request.model, images=[i.data for i in request.images], pixels=_pixels(request),
             surgery_mode=surgery, size=(request.input_height, request.input_width),
             normalize=request.normalize, timeout=context.time_remaining())
+        tokens = out.surgery if surgery else out.residual if request.residual else out.raw
+        keys = out.keys
+        if request.keys_without_bias and request.include_keys:
+            keys = out.keys - out.key_bias if out.key_bias is not None else None
+        if tokens is None or keys is None:
+            raise Unimplemented(f"residual/keys_without_bias: the {model.backend.name} backend "
+                                f"of {model.name} gives neither")
         reply = pb.EncodeDenseResponse(
-            model=model_ref(model), tokens=to_proto(out.surgery if surgery else out.raw),
+            model=model_ref(model), tokens=to_proto(tokens),
             grid_height=out.grid[0], grid_width=out.grid[1],
             mode=pb.DENSE_MODE_SURGERY if surgery else pb.DENSE_MODE_RAW,
             surgery_depth=model.surgery_depth if surgery else 0)
         if request.include_keys:
-            reply.keys.CopyFrom(to_proto(out.keys))
+            reply.keys.CopyFrom(to_proto(keys))
         return reply
 
     async def EncodeRegions(self, request, context):

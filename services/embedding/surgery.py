@@ -13,16 +13,20 @@ original path's, so token 0 equals `encode_image`. The default depth is the last
 covered entirely: its new path starts from the patch embeddings themselves, the shallowest the
 rule allows; a registry entry's `surgery_depth` overrides the default.
 
-ResNet (open_clip `ModifiedResNet`): the attention pool is replaced as in the reference code:
-q, k and v all come from `v_proj` (q and k L2-normalised per head, the scale multiplied by 8,
-both choices of the authors for ResNets), output through `c_proj`, over [mean token, spatial
-tokens] with the (resampled) position embedding. "Class token" there means the attention
-pool's output for the mean token through the original q-k attention, which is exactly
-`encode_image`; it replaces the new path's token 0 as for ViTs. Raw tokens are the original
-attention pool's output for every token.
+ResNet (open_clip `ModifiedResNet`): the attention pool is replaced as in the paper's ResNet
+branch: q, k and v all come from `v_proj` (q and k L2-normalised per head, the scale multiplied
+by 8), output through `c_proj`, over [mean token, spatial tokens] with the (resampled) position
+embedding. The authors' released code never enables that branch: for ResNets it runs plain v-v
+attention (q = k = v, no normalisation, the usual scale); cliplens follows the paper. "Class
+token" there means the attention pool's output for the mean token through the original q-k
+attention, which is exactly `encode_image`; it replaces the new path's token 0 as for ViTs.
+Raw tokens are the original attention pool's output for every token.
 
 Keys of the last attention layer: `ln_1(x) @ W_k^T + b_k` of the last block for ViTs, `k_proj`
-of the pooled input for ResNets, every token.
+of the pooled input for ResNets, every token; `key_bias` is b_k (the mutual-knowledge authors'
+code uses the keys without it). `residual` is the raw path before the projection to the joint
+space: the last block's output before `ln_post` and `proj` for ViTs (the authors' patch
+features), the attention pool's input for ResNets.
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ from torch import nn
 from cliplens.core.errors import InvalidArgument, Unimplemented
 
 PAPER_DEPTH = 6
-# Temperature multiplier of the ResNet v-v attention (reference implementation).
+# Temperature multiplier of the ResNet v-v attention (the paper's ResNet branch).
 RESNET_SCALE_MULTIPLIER = 8.0
 
 
@@ -68,6 +72,9 @@ class DenseTokens:
     grid: tuple[int, int]
     # None when the surgery path was not asked for.
     surgery: torch.Tensor | None = None
+    # The raw path before the projection (see the module docstring), and the keys' bias.
+    residual: torch.Tensor | None = None
+    key_bias: torch.Tensor | None = None
 
 
 def _pair(x) -> tuple[int, int]:
@@ -201,6 +208,8 @@ def vit_dense(visual: nn.Module, pixels: torch.Tensor, *, spec: VisionSpec, dept
         h = blk.ln_1(x_ori)
         q, k, v = F.linear(h, attn.in_proj_weight, attn.in_proj_bias).chunk(3, dim=-1)
         keys = k
+        key_bias = (attn.in_proj_bias.chunk(3)[1] if attn.in_proj_bias is not None
+                    else torch.zeros_like(k[0, 0]))
         qh, kh, vh = _heads(q, heads), _heads(k, heads), _heads(v, heads)
         a_qk = attn.out_proj(_merge(F.scaled_dot_product_attention(qh, kh, vh)))
         if surgery:
@@ -212,7 +221,8 @@ def vit_dense(visual: nn.Module, pixels: torch.Tensor, *, spec: VisionSpec, dept
     tokens = None
     if surgery:
         tokens = _project(visual, torch.cat([x_ori[:, :1], x_new[:, 1:]], dim=1))
-    return DenseTokens(raw=raw, keys=keys, grid=grid, surgery=tokens)
+    return DenseTokens(raw=raw, keys=keys, grid=grid, surgery=tokens, residual=x_ori,
+                       key_bias=key_bias)
 
 
 def resnet_dense(visual: nn.Module, pixels: torch.Tensor, *, spec: VisionSpec,
@@ -246,4 +256,5 @@ def resnet_dense(visual: nn.Module, pixels: torch.Tensor, *, spec: VisionSpec,
         attn = torch.softmax((unit @ unit.transpose(-2, -1)) * scale, dim=-1)
         new = pool.c_proj(_merge(attn @ vh))
         tokens = torch.cat([raw[:, :1], new[:, 1:]], dim=1)
-    return DenseTokens(raw=raw, keys=keys, grid=grid, surgery=tokens)
+    return DenseTokens(raw=raw, keys=keys, grid=grid, surgery=tokens, residual=tb,
+                       key_bias=pool.k_proj.bias)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cliplens.explanation import service_metrics as metrics
+from cliplens.explanation import metrics
 
 log = logging.getLogger(__name__)
 

@@ -2,28 +2,44 @@
 
 from __future__ import annotations
 
-import dataclasses
 import logging
+from collections.abc import AsyncIterator, Sequence
 
 import grpc
 import numpy as np
 
-from cliplens.core.errors import InvalidArgument
 from cliplens.core.server import RunningServer, start_server
 from cliplens.core.tensors import from_proto, to_proto
-from cliplens.explanation import service_metrics as metrics
+from cliplens.explanation import metrics
 from cliplens.explanation.cache import EmbeddingCache
 from cliplens.explanation.config import ExplanationConfig
-from cliplens.explanation.metrics import curve_auc
+from cliplens.explanation.evaluation import curve_auc
 from cliplens.explanation.peers import Peers
 from cliplens.explanation.pipelines.classify import rank, zero_shot
-from cliplens.explanation.pipelines.common import check_maps_size, decode_inputs
-from cliplens.explanation.pipelines.convis import Progress, convis_maps, ood
-from cliplens.explanation.pipelines.localization import Sample, evaluate_localization
-from cliplens.explanation.pipelines.mutual import Analysis, Options, analyse, summarise
-from cliplens.explanation.pipelines.surgery import surgery_maps
+from cliplens.explanation.pipelines.common import InputImage, check_maps_size, decode_inputs
+from cliplens.explanation.pipelines.convis import (
+    ConvisOptions,
+    ConvisOutcome,
+    ConvisSettings,
+    Progress,
+    convis_maps,
+    ood,
+)
+from cliplens.explanation.pipelines.localization import (
+    EvaluationSettings,
+    LocalizationOutcome,
+    Sample,
+    evaluate_localization,
+)
+from cliplens.explanation.pipelines.mutual import (
+    Analysis,
+    DatasetSummary,
+    Options,
+    analyse,
+    analyse_dataset,
+)
+from cliplens.explanation.pipelines.surgery import SurgeryMaps, SurgeryOptions, surgery_maps
 from cliplens.explanation.render import overlay_png
-from cliplens.explanation.texts import resolve_labels
 from cliplens.v1 import common_pb2, explanation_pb2_grpc
 from cliplens.v1 import explanation_pb2 as pb
 
@@ -35,7 +51,8 @@ def map_proto(label: str, grid: np.ndarray, full: np.ndarray, pixels: np.ndarray
     """A Map message (with a PNG overlay on `pixels` when asked)."""
     return common_pb2.Map(label=label, grid=to_proto(grid.astype(np.float32)),
                           full=to_proto(full.astype(np.float32)),
-                          overlay_png=overlay_png(pixels, full) if overlay else b"")
+                          overlay_png=overlay_png(pixels, full)
+                          if overlay and pixels is not None else b"")
 
 
 class ExplanationServicer(explanation_pb2_grpc.ExplanationServiceServicer):
@@ -45,16 +62,21 @@ class ExplanationServicer(explanation_pb2_grpc.ExplanationServiceServicer):
         self.config = config
         self.peers = peers
         self.cache = cache
+        self.convis_settings = ConvisSettings(
+            toyworld_dictionary=config.toyworld_dictionary,
+            default_dictionary=config.default_dictionary, region_chunk=config.region_chunk,
+            max_concepts=config.max_concepts)
 
-    def _images(self, images, *, dataset: bool = False):
+    def _images(self, images: Sequence[common_pb2.Image], *,
+                dataset: bool = False) -> list[InputImage]:
         limit = self.config.max_dataset_images if dataset else self.config.max_images
         return decode_inputs(images, max_images=limit, max_pixels=self.config.max_request_pixels)
 
-    async def Classify(self, request, context):
-        images = self._images(request.images)
-        zs = await zero_shot(self.peers, self.cache, model=request.model, images=images,
-                             labels=request.labels, templates=request.templates,
-                             max_labels=self.config.max_labels,
+    async def Classify(self, request: pb.ClassifyRequest,
+                       context: grpc.aio.ServicerContext) -> pb.ClassifyResponse:
+        zs = await zero_shot(self.peers, self.cache, model=request.model,
+                             images=self._images(request.images), labels=request.labels,
+                             templates=request.templates, max_labels=self.config.max_labels,
                              timeout=context.time_remaining())
         best = zs.probabilities.argmax(axis=1)
         return pb.ClassifyResponse(
@@ -63,164 +85,174 @@ class ExplanationServicer(explanation_pb2_grpc.ExplanationServiceServicer):
                                        probability=float(zs.probabilities[i, k]))
                          for i, k in enumerate(best)])
 
-    async def Rank(self, request, context):
+    async def Rank(self, request: pb.RankRequest,
+                   context: grpc.aio.ServicerContext) -> pb.RankResponse:
         images = self._images(request.images)
         ref, sims = await rank(self.peers, model=request.model, images=images,
                                texts=request.texts, timeout=context.time_remaining())
         k = request.top_k or len(request.texts)
         rankings = [pb.RankedTexts(texts=[common_pb2.ScoredText(text=request.texts[j],
-                                                        score=float(row[j]))
+                                                                score=float(row[j]))
                                           for j in np.argsort(-row)[:k]]) for row in sims]
         return pb.RankResponse(model=ref, similarities=to_proto(sims), rankings=rankings)
 
-    async def Surgery(self, request, context):
+    async def Surgery(self, request: pb.SurgeryRequest,
+                      context: grpc.aio.ServicerContext) -> pb.SurgeryResponse:
         images = self._images(request.images)
+        options = SurgeryOptions.from_proto(request)
         check_maps_size(images, len(request.labels), self.config.max_message_bytes,
                         field="labels", overlay=request.overlay)
         with metrics.METHOD_SECONDS.labels("surgery").time():
-            out = await surgery_maps(
-                self.peers, self.cache, model=request.model, images=images,
-                labels=request.labels, mode=request.mode, templates=request.templates,
-                point_threshold=request.point_threshold, point_queries=request.point_queries,
-                want_points=request.point_prompts, max_labels=self.config.max_labels,
-                timeout=context.time_remaining())
-        results = []
-        for i, image in enumerate(images):
-            maps = [map_proto(label, out.grids[i][k], out.fulls[i][k], image.pixels,
-                              request.overlay) for k, label in enumerate(out.labels)]
-            points = [pb.PointPrompts(query=q, positive=[common_pb2.Point(x=x, y=y) for x, y in p],
-                                      negative=[common_pb2.Point(x=x, y=y) for x, y in n])
-                      for q, p, n in out.points[i]]
-            results.append(pb.SurgeryImageResult(maps=maps, points=points))
-        return pb.SurgeryResponse(model=out.model, labels=out.labels, results=results,
-                                  mode=out.mode, parameters=out.parameters)
+            out = await surgery_maps(self.peers, self.cache, model=request.model, images=images,
+                                     labels=request.labels, options=options,
+                                     max_labels=self.config.max_labels,
+                                     timeout=context.time_remaining())
+        return surgery_proto(out, images, request.overlay)
 
-
-    def _convis_options(self) -> dict:
-        return {"toyworld_dictionary": self.config.toyworld_dictionary,
-                "default_dict": self.config.default_dictionary,
-                "region_chunk": self.config.region_chunk,
-                "max_concepts": self.config.max_concepts}
-
-    async def Convis(self, request, context):
+    async def Convis(self, request: pb.ConvisRequest,
+                     context: grpc.aio.ServicerContext) -> AsyncIterator[pb.ConvisResponse]:
         (image,) = self._images([request.image])
+        options = ConvisOptions.from_proto(request)
         check_maps_size([image], len(request.concepts), self.config.max_message_bytes,
                         field="concepts", overlay=request.overlay)
-        events = convis_maps(self.peers, self.cache, model=request.model, image=image,
-                             concepts=request.concepts, dictionary=request.dictionary,
-                             mode=request.mode, seed=request.seed, iterations=request.iterations,
-                             text_mode=request.concept_text, padding=request.padding,
-                             timeout=context.time_remaining(), **self._convis_options())
-        async for event in events:
+        async for event in convis_maps(self.peers, self.cache, model=request.model, image=image,
+                                       options=options, settings=self.convis_settings,
+                                       timeout=context.time_remaining()):
             if isinstance(event, Progress):
                 yield pb.ConvisResponse(progress=progress_proto(event))
                 continue
             metrics.METHOD_SECONDS.labels(f"convis_{event.parameters['mode']}").observe(
                 event.seconds)
-            maps = [pb.ConceptMap(concept=c, map=map_proto(c, g, f, image.pixels,
-                                                           request.overlay),
-                                  subtree_size=len(tree), subtree=tree[:100])
-                    for c, g, f, tree in zip(event.concepts, event.grid, event.full,
-                                             event.subtrees, strict=True)]
-            yield pb.ConvisResponse(result=pb.ConvisResult(
-                model=event.model, maps=maps, dictionary_id=event.dictionary.id,
-                dictionary_content_hash=event.dictionary.content_hash,
-                dictionary_size=event.dictionary.size, windows=event.windows,
-                parameters=event.parameters, seconds=event.seconds))
+            yield pb.ConvisResponse(result=convis_proto(event, image, request.overlay))
 
-    async def ScoreOod(self, request, context):
-        images = self._images(request.images)
+    async def ScoreOod(self, request: pb.ScoreOodRequest,
+                       context: grpc.aio.ServicerContext) -> pb.ScoreOodResponse:
         ref, scores, size = await ood(
-            self.peers, self.cache, model=request.model, images=images, concept=request.concept,
-            dictionary=request.dictionary, method=request.method,
-            text_mode=request.concept_text, toyworld_dictionary=self.config.toyworld_dictionary,
-            default_dict=self.config.default_dictionary, timeout=context.time_remaining())
+            self.peers, self.cache, model=request.model, images=self._images(request.images),
+            concept=request.concept, dictionary=request.dictionary, method=request.method,
+            text_mode=request.concept_text, settings=self.convis_settings,
+            timeout=context.time_remaining())
         return pb.ScoreOodResponse(model=ref, scores=scores.tolist(), subtree_size=size,
                                    method=request.method or pb.OOD_METHOD_HIERARCHY)
 
-    async def EvaluateLocalization(self, request, context):
+    async def EvaluateLocalization(self, request: pb.EvaluateLocalizationRequest,
+                                   context: grpc.aio.ServicerContext
+                                   ) -> AsyncIterator[pb.EvaluateLocalizationResponse]:
         images = self._images([s.image for s in request.samples], dataset=True)
-        samples = [Sample(image, s.concept,
-                          from_proto(s.mask, name=f"samples[{i}].mask", ndim=2).astype(bool)
-                          if s.mask.shape else None,
-                          np.array([[b.x0, b.y0, b.x1, b.y1] for b in s.boxes],
-                                   np.float32).reshape(-1, 4))
-                   for i, (image, s) in enumerate(zip(images, request.samples, strict=True))]
-        events = evaluate_localization(
-            self.peers, self.cache, model=request.model, samples=samples,
-            methods=list(request.methods), labels=list(request.labels),
+        settings = EvaluationSettings(
+            labels=tuple(request.labels),
             surgery_mode=request.surgery_mode or pb.SURGERY_MODE_LABEL_SET,
-            dictionary=request.dictionary, seed=request.seed,
-            convis_options=self._convis_options(), timeout=context.time_remaining())
-        async for event in events:
+            template_set=request.template_set, dictionary=request.dictionary,
+            seed=request.seed, convis=self.convis_settings)
+        async for event in evaluate_localization(
+                self.peers, self.cache, model=request.model,
+                samples=samples_from_proto(request.samples, images),
+                methods=list(request.methods), settings=settings,
+                timeout=context.time_remaining()):
             if isinstance(event, Progress):
                 yield pb.EvaluateLocalizationResponse(progress=progress_proto(event))
-                continue
-            yield pb.EvaluateLocalizationResponse(report=pb.LocalizationReport(
-                model=event.model, parameters=event.parameters,
-                scores=[pb.MethodScores(method=r.method, pointing=r.pointing,
-                                        maxboxacc=r.maxboxacc, samples=len(samples),
-                                        seconds=r.seconds, hits=r.hits)
-                        for r in event.results]))
+            else:
+                yield pb.EvaluateLocalizationResponse(report=report_proto(event, len(images)))
 
-
-    async def MutualKnowledge(self, request, context):
+    async def MutualKnowledge(self, request: pb.MutualKnowledgeRequest,
+                              context: grpc.aio.ServicerContext
+                              ) -> AsyncIterator[pb.MutualKnowledgeResponse]:
         (image,) = self._images([request.image])
         options = Options.from_proto(request.options)
         # One mask per concept and the foreground, all at image resolution.
         check_maps_size([image], options.num_concepts + 1, self.config.max_message_bytes,
                         field="options.num_concepts", overlay=request.options.overlay)
-        events = analyse(self.peers, self.cache, model=request.model, image=image,
-                         labels=request.labels, bank=request.bank, options=options,
-                         timeout=context.time_remaining())
-        async for event in events:
+        async for event in analyse(self.peers, self.cache, model=request.model, image=image,
+                                   labels=request.labels, bank=request.bank, options=options,
+                                   max_labels=self.config.max_labels,
+                                   timeout=context.time_remaining()):
             if isinstance(event, Progress):
                 yield pb.MutualKnowledgeResponse(progress=progress_proto(event))
             else:
                 yield pb.MutualKnowledgeResponse(
                     result=analysis_proto(event, image, request.options.overlay))
 
-    async def MutualKnowledgeDataset(self, request, context):
-        images = self._images(request.images, dataset=True)
+    async def MutualKnowledgeDataset(self, request: pb.MutualKnowledgeDatasetRequest,
+                                     context: grpc.aio.ServicerContext
+                                     ) -> AsyncIterator[pb.MutualKnowledgeDatasetResponse]:
         options = Options.from_proto(request.options)
-        if request.true_labels and len(request.true_labels) != len(images):
-            raise InvalidArgument(f"true_labels: expected one per image ({len(images)}), got "
-                                  f"{len(request.true_labels)}")
-        timeout = context.time_remaining()
-        truths = (await resolve_labels(self.peers, request.true_labels,
-                                       max_labels=len(images), timeout=timeout)
-                  if request.true_labels else [])
-        zs = await zero_shot(self.peers, self.cache, model=request.model, images=images,
-                             labels=request.labels, templates=options.templates,
-                             max_labels=self.config.max_labels, timeout=timeout)
-        analyses = []
-        for i, image in enumerate(images):
-            yield pb.MutualKnowledgeDatasetResponse(progress=common_pb2.Progress(
-                stage="images", done=i, total=len(images)))
-            one = dataclasses.replace(zs, probabilities=zs.probabilities[i:i + 1],
-                                      image_embeddings=zs.image_embeddings[i:i + 1])
-            async for event in analyse(self.peers, self.cache, model=request.model,
-                                       image=image, labels=request.labels, bank=request.bank,
-                                       options=options, zs=one,
-                                       true_label=truths[i] if truths else None,
-                                       timeout=context.time_remaining()):
-                if not isinstance(event, Progress):
-                    analyses.append(event)
-        s = summarise(analyses, truths)
-        yield pb.MutualKnowledgeDatasetResponse(analysis=pb.DatasetAnalysis(
-            model=s.model, images=len(analyses), mean_mutual_information=s.mean_mi,
-            mean_mi_curve=s.mean_curve.tolist(), auc=s.auc, accuracy=s.accuracy,
-            deletion=s.deletion, insertion=s.insertion, acc_drop=s.acc_drop, acc_inc=s.acc_inc,
-            deletion_random=s.deletion_random, insertion_random=s.insertion_random,
-            parameters=options.parameters(),
-            per_image=[pb.ImageSummary(
-                index=i, prediction=pb.Prediction(label=a.label, index=a.label_index,
-                                                  probability=a.probability),
-                mutual_information=a.mi, auc=a.auc, mi_curve=a.curve.tolist(),
-                visual_descriptors=len(a.dv)) for i, a in enumerate(analyses)]))
+        async for event in analyse_dataset(
+                self.peers, self.cache, model=request.model,
+                images=self._images(request.images, dataset=True), labels=request.labels,
+                bank=request.bank, options=options, true_labels=request.true_labels,
+                max_labels=self.config.max_labels, timeout=context.time_remaining()):
+            if isinstance(event, Progress):
+                yield pb.MutualKnowledgeDatasetResponse(progress=progress_proto(event))
+            else:
+                yield pb.MutualKnowledgeDatasetResponse(
+                    analysis=dataset_proto(event, options))
 
 
-def analysis_proto(a: Analysis, image, overlay: bool) -> pb.MutualKnowledgeResult:
+def surgery_proto(out: SurgeryMaps, images: list[InputImage],
+                  overlay: bool) -> pb.SurgeryResponse:
+    """A SurgeryResponse from the pipeline's maps."""
+    results = []
+    for i, image in enumerate(images):
+        maps = [map_proto(label, out.grids[i][k], out.fulls[i][k], image.pixels, overlay)
+                for k, label in enumerate(out.labels)]
+        points = [pb.PointPrompts(query=q, positive=[common_pb2.Point(x=x, y=y) for x, y in p],
+                                  negative=[common_pb2.Point(x=x, y=y) for x, y in n])
+                  for q, p, n in out.points[i]]
+        results.append(pb.SurgeryImageResult(maps=maps, points=points))
+    return pb.SurgeryResponse(model=out.model, labels=out.labels, results=results,
+                              mode=pb.SurgeryMode.ValueType(out.mode), parameters=out.parameters)
+
+
+def convis_proto(event: ConvisOutcome, image: InputImage, overlay: bool) -> pb.ConvisResult:
+    """A ConvisResult from the pipeline's outcome."""
+    maps = [pb.ConceptMap(concept=c, map=map_proto(c, g, f, image.pixels, overlay),
+                          subtree_size=len(tree), subtree=tree[:100])
+            for c, g, f, tree in zip(event.concepts, event.grid, event.full, event.subtrees,
+                                     strict=True)]
+    return pb.ConvisResult(
+        model=event.model, maps=maps, dictionary_id=event.dictionary.id,
+        dictionary_content_hash=event.dictionary.content_hash,
+        dictionary_size=event.dictionary.size, windows=event.windows,
+        parameters=event.parameters, seconds=event.seconds)
+
+
+def samples_from_proto(samples: Sequence[pb.LocalizationSample],
+                       images: list[InputImage]) -> list[Sample]:
+    """Localization samples with their decoded images, masks and boxes."""
+    return [Sample(image, s.concept,
+                   from_proto(s.mask, name=f"samples[{i}].mask", ndim=2).astype(bool)
+                   if s.mask.shape else None,
+                   np.array([[b.x0, b.y0, b.x1, b.y1] for b in s.boxes],
+                            np.float32).reshape(-1, 4))
+            for i, (image, s) in enumerate(zip(images, samples, strict=True))]
+
+
+def report_proto(event: LocalizationOutcome, samples: int) -> pb.LocalizationReport:
+    """A LocalizationReport from the pipeline's outcome."""
+    return pb.LocalizationReport(
+        model=event.model, parameters=event.parameters,
+        scores=[pb.MethodScores(method=pb.MapMethod.ValueType(r.method), pointing=r.pointing,
+                                maxboxacc=r.maxboxacc, samples=samples, seconds=r.seconds,
+                                hits=r.hits)
+                for r in event.results])
+
+
+def dataset_proto(s: DatasetSummary, options: Options) -> pb.DatasetAnalysis:
+    """A DatasetAnalysis from the pipeline's summary."""
+    return pb.DatasetAnalysis(
+        model=s.model, images=len(s.analyses), mean_mutual_information=s.mean_mi,
+        mean_mi_curve=s.mean_curve.tolist(), auc=s.auc, accuracy=s.accuracy,
+        deletion=s.deletion, insertion=s.insertion, acc_drop=s.acc_drop, acc_inc=s.acc_inc,
+        deletion_random=s.deletion_random, insertion_random=s.insertion_random,
+        parameters=options.parameters(),
+        per_image=[pb.ImageSummary(
+            index=i, prediction=pb.Prediction(label=a.label, index=a.label_index,
+                                              probability=a.probability),
+            mutual_information=a.mi, auc=a.auc, mi_curve=a.curve.tolist(),
+            visual_descriptors=len(a.dv)) for i, a in enumerate(s.analyses)])
+
+
+def analysis_proto(a: Analysis, image: InputImage, overlay: bool) -> pb.MutualKnowledgeResult:
     """A MutualKnowledgeResult message from an Analysis."""
     h, w = a.grid_labels.shape
     concepts = []

@@ -16,8 +16,8 @@ import random
 
 import grpc
 
-from cliplens.core.channels import NON_IDEMPOTENT
-from cliplens.core.errors import Overloaded, PermissionDenied, Unauthenticated, from_peer
+from cliplens.core.channels import NON_IDEMPOTENT, from_peer
+from cliplens.core.errors import Overloaded, PermissionDenied, Unauthenticated
 from cliplens.core.interceptors import REQUEST_ID_KEY
 from cliplens.core.logs import REQUEST_ID
 from cliplens.gateway import metrics

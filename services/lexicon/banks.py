@@ -22,7 +22,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from cliplens.core.errors import InvalidArgument, NotFound
-from cliplens.lexicon.synsets import WordNet, is_synset_id
+from cliplens.lexicon.ids import is_synset_id
+from cliplens.lexicon.synsets import WordNet
 
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 SOURCES = ("wordnet", "json")
@@ -137,30 +138,37 @@ def parse_bank(text: str, limits: BankLimits) -> tuple[list[tuple[str, list[str]
         if len(items) > limits.max_descriptors:
             raise InvalidArgument(f"{where}: expected at most {limits.max_descriptors} "
                                   f"descriptors, got {len(items)}")
-        kept: dict[str, int] = {}
-        for i, item in enumerate(items):
-            if not isinstance(item, str):
-                raise InvalidArgument(f"{where}[{i}]: expected a string, got {_show(item)}")
-            _check_unicode(item, f"{where}[{i}]")
-            text_i = " ".join(item.split())
-            if not text_i:
-                raise InvalidArgument(f"{where}[{i}]: expected a non-empty descriptor, got "
-                                      f"{item!r}")
-            words = len(text_i.split())
-            if len(text_i) > limits.max_descriptor_chars or words > limits.max_descriptor_words:
-                raise InvalidArgument(
-                    f"{where}[{i}]: expected at most {limits.max_descriptor_chars} characters "
-                    f"and {limits.max_descriptor_words} words, got {len(text_i)} characters "
-                    f"and {words} words")
-            if text_i in kept:
-                warnings.append(f"class {name!r}: descriptor {i} {text_i!r} repeats "
-                                f"descriptor {kept[text_i]}; dropped")
-                continue
-            kept[text_i] = i
+        kept = _descriptors(name, items, limits, warnings)
         if any(name == c for c, _ in classes):
             raise InvalidArgument(f"json: class {name!r} appears more than once")
-        classes.append((name, list(kept)))
+        classes.append((name, kept))
     return classes, warnings
+
+
+def _descriptors(name: str, items: list, limits: BankLimits, warnings: list[str]) -> list[str]:
+    """One class's descriptors, normalised, repeats dropped (with a warning)."""
+    where = f"json[{name!r}]"
+    kept: dict[str, int] = {}
+    for i, item in enumerate(items):
+        if not isinstance(item, str):
+            raise InvalidArgument(f"{where}[{i}]: expected a string, got {_show(item)}")
+        _check_unicode(item, f"{where}[{i}]")
+        text = " ".join(item.split())
+        if not text:
+            raise InvalidArgument(f"{where}[{i}]: expected a non-empty descriptor, got "
+                                  f"{item!r}")
+        words = len(text.split())
+        if len(text) > limits.max_descriptor_chars or words > limits.max_descriptor_words:
+            raise InvalidArgument(
+                f"{where}[{i}]: expected at most {limits.max_descriptor_chars} characters "
+                f"and {limits.max_descriptor_words} words, got {len(text)} characters "
+                f"and {words} words")
+        if text in kept:
+            warnings.append(f"class {name!r}: descriptor {i} {text!r} repeats "
+                            f"descriptor {kept[text]}; dropped")
+            continue
+        kept[text] = i
+    return list(kept)
 
 
 def _check_unicode(text: str, where: str) -> None:

@@ -12,6 +12,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from cliplens.core.errors import InvalidArgument, NotFound, Overloaded
 from cliplens.lexicon import banks as bank_format
@@ -19,10 +20,11 @@ from cliplens.lexicon import metrics
 from cliplens.lexicon.banks import Bank, BankClass, BankInfo, BankLimits
 from cliplens.lexicon.descriptors import descriptors
 from cliplens.lexicon.dictionaries import Dictionary, build_dictionary
+from cliplens.lexicon.ids import is_synset_id
 from cliplens.lexicon.index import ensure_index
 from cliplens.lexicon.presets import PRESETS
 from cliplens.lexicon.store import Store, utc_now
-from cliplens.lexicon.synsets import SynsetRecord, WordNet, is_synset_id
+from cliplens.lexicon.synsets import SynsetRecord, WordNet
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +40,10 @@ class Subtree:
     @property
     def synsets(self) -> list[str]:
         return [self.dictionary.entries[i].synset for i in self.indices]
+
+
+# Ids of one GetSynsets call: the explanation service asks for a call's labels at once.
+MAX_BATCH_IDS = 10_000
 
 
 class Lexicon:
@@ -56,7 +62,7 @@ class Lexicon:
 
     @classmethod
     def open(cls, *, wordnet_index: str | Path, database: str | Path,
-             **kwargs) -> Lexicon:
+             **kwargs: Any) -> Lexicon:
         """Open (building the WordNet index if missing) and load every dictionary."""
         started = time.perf_counter()
         wordnet = WordNet(ensure_index(Path(wordnet_index).expanduser()))
@@ -90,11 +96,25 @@ class Lexicon:
         """A synset by name, wnid or offset-pos."""
         return self.wordnet.get(ident)
 
-    def search(self, lemma: str, pos: str | None = None, limit: int = 0):
+    def synsets(self, idents: list[str]) -> list[SynsetRecord]:
+        """Synsets of several ids, in order; the first unknown one is NotFound naming it."""
+        if len(idents) > MAX_BATCH_IDS:
+            raise InvalidArgument(f"ids: at most {MAX_BATCH_IDS} per call, got {len(idents)}")
+        found = []
+        for i, ident in enumerate(idents):
+            try:
+                found.append(self.wordnet.get(ident, field=f"ids[{i}]"))
+            except NotFound as e:
+                raise NotFound(f"ids[{i}]: {e}") from None
+        return found
+
+    def search(self, lemma: str, pos: str | None = None,
+               limit: int = 0) -> tuple[str, list[SynsetRecord]]:
         """(normalised lemma, synsets) of a lemma."""
         return self.wordnet.search(lemma, pos, limit)
 
-    def expand(self, ident: str, relation: str, max_depth: int = 0, limit: int = 0):
+    def expand(self, ident: str, relation: str, max_depth: int = 0, limit: int = 0
+               ) -> tuple[SynsetRecord, list[tuple[SynsetRecord, int]], bool]:
         """(root, [(synset, depth)], truncated): a closure over one relation."""
         if max_depth < 0 or limit < 0:
             raise InvalidArgument(f"max_depth/limit: expected >= 0, got {max_depth}/{limit}")

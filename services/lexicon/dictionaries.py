@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from cliplens.core.errors import InvalidArgument, NotFound
-from cliplens.lexicon.synsets import SynsetRecord, WordNet, is_synset_id
+from cliplens.lexicon.ids import is_synset_id
+from cliplens.lexicon.synsets import SynsetRecord, WordNet
 
 MAX_WORD_CHARS = 100
 MAX_NAME_CHARS = 100

@@ -28,6 +28,7 @@ import sqlite3
 import time
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from cliplens.lexicon.wordnet import wordnet_dir
 
@@ -159,7 +160,7 @@ def build_index(path: Path = DEFAULT_INDEX) -> Path:
     return path
 
 
-def _all_synsets(wn) -> list:
+def _all_synsets(wn: Any) -> list:
     """Every synset once, ordered by (data file, offset)."""
     seen = {}
     for pos in "nvar":  # all_synsets("a") also yields the satellites
@@ -168,7 +169,7 @@ def _all_synsets(wn) -> list:
     return sorted(seen.values(), key=lambda s: (FILE_POS[s.pos()], s.offset()))
 
 
-def _relations(synset) -> dict[str, list[str]]:
+def _relations(synset: Any) -> dict[str, list[str]]:
     out = {}
     for relation in STORED_RELATIONS:
         # Sorted: NLTK's order comes from a set and changes between runs.
@@ -178,7 +179,8 @@ def _relations(synset) -> dict[str, list[str]]:
     return out
 
 
-def _depths(synsets, relations, ids) -> tuple[list[int], list[int]]:
+def _depths(synsets: list, relations: list[dict[str, list[str]]],
+            ids: dict[str, int]) -> tuple[list[int], list[int]]:
     """min/max depth over hypernyms and instance hypernyms (NLTK's definition), memoised."""
     n = len(synsets)
     lo, hi = [-1] * n, [-1] * n
@@ -214,7 +216,7 @@ def _sense_counts(index_sense: Path) -> dict[tuple[str, str, int], int]:
     return counts
 
 
-def _lemma_rows(directory: Path, by_offset, counts) -> Iterable[tuple]:
+def _lemma_rows(directory: Path, by_offset: dict, counts: dict) -> Iterable[tuple]:
     """Rows of the lemma index, from the index.* files (senses in WordNet's order)."""
     for pos, name in (("n", "noun"), ("v", "verb"), ("a", "adj"), ("r", "adv")):
         with open(directory / f"index.{name}", encoding="utf-8") as f:

@@ -17,8 +17,11 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
+
+from cliplens.toyworld.objects import CLASSES
 
 # Physical objects and materials; people (mostly roles such as "officer" or "patient", which a
 # picture cannot tell apart) and locations ("area", "site") are left out.
@@ -38,10 +41,8 @@ class Preset:
     words: Callable[[object], list[str]]  # (WordNet) -> the word list
 
 
-def toyworld_words(_wordnet=None) -> list[str]:
+def toyworld_words(_wordnet: object = None) -> list[str]:
     """Class lemmas, part names and the class and part synsets of the toyworld world."""
-    from cliplens.toyworld.objects import CLASSES
-
     words: list[str] = []
     for cls in CLASSES:
         words.append(cls.synset.split(".")[0])
@@ -53,7 +54,7 @@ def toyworld_words(_wordnet=None) -> list[str]:
     return list(dict.fromkeys(words))
 
 
-def stored_physical_words(wordnet) -> list[str]:
+def stored_physical_words(wordnet: Any) -> list[str]:
     """The `physical` word list stored in the prepared index."""
     return wordnet.preset_words("physical")
 
@@ -91,7 +92,7 @@ def physical_words(conn: sqlite3.Connection, size: int = PHYSICAL_SIZE) -> list[
         lemma_names[sid] = json.loads(lemmas)
         names[sid] = name
 
-    def below(roots) -> set[str]:
+    def below(roots: Iterable[str]) -> set[str]:
         seen, frontier = set(roots), list(roots)
         while frontier:
             frontier = [h for s in frontier for h in hyponyms[s] if h not in seen]

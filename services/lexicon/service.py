@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+from typing import Any
 
 import grpc
 
@@ -61,7 +62,7 @@ def bank_proto(b: Bank) -> pb.GetBankResponse:
         for c in b.classes])
 
 
-def _enum(table: dict, value: int, field: str, default=None):
+def _enum(table: dict, value: int, field: str, default: Any = None) -> Any:
     if value == 0 and default is not None:
         return default
     if value not in table:
@@ -75,23 +76,31 @@ class LexiconServicer(lexicon_pb2_grpc.LexiconServiceServicer):
     def __init__(self) -> None:
         self.lexicon: Lexicon | None = None
 
-    async def _run(self, method: str, *args, **kwargs):
+    async def _run(self, method: str, *args: Any, **kwargs: Any) -> Any:
         if self.lexicon is None:
             raise Unavailable("lexicon: still loading WordNet and the dictionaries")
         call = functools.partial(getattr(self.lexicon, method), *args, **kwargs)
         return await asyncio.to_thread(call)
 
-    async def GetSynset(self, request, context):
+    async def GetSynset(self, request: pb.GetSynsetRequest,
+                        context: grpc.aio.ServicerContext) -> pb.GetSynsetResponse:
         return pb.GetSynsetResponse(synset=synset_proto(await self._run("synset", request.id)))
 
-    async def SearchSynsets(self, request, context):
+    async def GetSynsets(self, request: pb.GetSynsetsRequest,
+                         context: grpc.aio.ServicerContext) -> pb.GetSynsetsResponse:
+        found = await self._run("synsets", list(request.ids))
+        return pb.GetSynsetsResponse(synsets=[synset_proto(r) for r in found])
+
+    async def SearchSynsets(self, request: pb.SearchSynsetsRequest,
+                            context: grpc.aio.ServicerContext) -> pb.SearchSynsetsResponse:
         pos = _enum(POS_BY_ENUM, request.pos, "pos", default="") or None
         if request.limit < 0:
             raise InvalidArgument(f"limit: expected >= 0, got {request.limit}")
         lemma, found = await self._run("search", request.lemma, pos, request.limit)
         return pb.SearchSynsetsResponse(lemma=lemma, synsets=[synset_proto(r) for r in found])
 
-    async def ExpandSynset(self, request, context):
+    async def ExpandSynset(self, request: pb.ExpandSynsetRequest,
+                           context: grpc.aio.ServicerContext) -> pb.ExpandSynsetResponse:
         relation = _enum(RELATION_BY_ENUM, request.relation, "relation", default="hyponyms")
         root, found, truncated = await self._run("expand", request.id, relation,
                                                  request.max_depth, request.limit)
@@ -100,47 +109,58 @@ class LexiconServicer(lexicon_pb2_grpc.LexiconServiceServicer):
             synsets=[pb.ExpandedSynset(name=r.name, depth=d, definition=r.definition)
                      for r, d in found])
 
-    async def GetLowestCommonHypernyms(self, request, context):
+    async def GetLowestCommonHypernyms(self, request: pb.GetLowestCommonHypernymsRequest,
+                                       context: grpc.aio.ServicerContext
+                                       ) -> pb.GetLowestCommonHypernymsResponse:
         found = await self._run("lowest_common_hypernyms", list(request.ids))
         return pb.GetLowestCommonHypernymsResponse(synsets=found)
 
-    async def ListDictionaries(self, request, context):
+    async def ListDictionaries(self, request: pb.ListDictionariesRequest,
+                               context: grpc.aio.ServicerContext) -> pb.ListDictionariesResponse:
         found = await self._run("dictionaries")
         return pb.ListDictionariesResponse(dictionaries=[dictionary_info(d) for d in found])
 
-    async def GetDictionary(self, request, context):
+    async def GetDictionary(self, request: pb.GetDictionaryRequest,
+                            context: grpc.aio.ServicerContext) -> pb.GetDictionaryResponse:
         d = await self._run("dictionary", request.id)
         return pb.GetDictionaryResponse(info=dictionary_info(d), entries=[
             pb.DictionaryEntry(synset=e.synset, definition=e.definition, lemmas=e.lemmas)
             for e in d.entries])
 
-    async def CreateDictionary(self, request, context):
+    async def CreateDictionary(self, request: pb.CreateDictionaryRequest,
+                               context: grpc.aio.ServicerContext) -> pb.CreateDictionaryResponse:
         d = await self._run("create_dictionary", request.name, list(request.words))
         return pb.CreateDictionaryResponse(info=dictionary_info(d), unknown_words=d.unknown_words)
 
-    async def GetSubtree(self, request, context):
+    async def GetSubtree(self, request: pb.GetSubtreeRequest,
+                         context: grpc.aio.ServicerContext) -> pb.GetSubtreeResponse:
         sub = await self._run("subtree", request.dictionary_id, request.synset)
         return pb.GetSubtreeResponse(synset=sub.synset, synsets=sub.synsets, indices=sub.indices,
                                      dictionary_content_hash=sub.dictionary.content_hash)
 
-    async def ListBanks(self, request, context):
+    async def ListBanks(self, request: pb.ListBanksRequest,
+                        context: grpc.aio.ServicerContext) -> pb.ListBanksResponse:
         return pb.ListBanksResponse(banks=[bank_info(b) for b in await self._run("list_banks")])
 
-    async def GetBank(self, request, context):
+    async def GetBank(self, request: pb.GetBankRequest,
+                      context: grpc.aio.ServicerContext) -> pb.GetBankResponse:
         return bank_proto(await self._run("bank", request.id))
 
-    async def ImportBank(self, request, context):
+    async def ImportBank(self, request: pb.ImportBankRequest,
+                         context: grpc.aio.ServicerContext) -> pb.ImportBankResponse:
         info, warnings = await self._run("import_bank", request.name, request.json,
                                          replace=request.replace,
                                          strict_classes=request.strict_classes)
         return pb.ImportBankResponse(info=bank_info(info), warnings=warnings)
 
-    async def GenerateBank(self, request, context):
+    async def GenerateBank(self, request: pb.GenerateBankRequest,
+                           context: grpc.aio.ServicerContext) -> pb.GenerateBankResponse:
         info = await self._run("generate_bank", request.name, list(request.synsets),
                                replace=request.replace)
         return pb.GenerateBankResponse(info=bank_info(info))
 
-    async def DeleteBank(self, request, context):
+    async def DeleteBank(self, request: pb.DeleteBankRequest,
+                         context: grpc.aio.ServicerContext) -> pb.DeleteBankResponse:
         await self._run("delete_bank", request.id)
         return pb.DeleteBankResponse()
 

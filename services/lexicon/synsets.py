@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import difflib
 import json
-import re
 import sqlite3
 import threading
 from collections.abc import Iterable, Mapping
@@ -27,13 +26,11 @@ from functools import lru_cache
 from pathlib import Path
 
 from cliplens.core.errors import FailedPrecondition, InvalidArgument, NotFound
+from cliplens.lexicon.ids import NAME, OFFSET, WNID
 from cliplens.lexicon.index import FORMAT_VERSION, RELATIONS
 
 POS_LETTERS = ("n", "v", "a", "s", "r")
 _FILE_POS = {"n": "n", "v": "v", "a": "a", "s": "a", "r": "r"}
-_NAME = re.compile(r"^(.+)\.([nvasr])\.(\d{1,3})$")
-_WNID = re.compile(r"^([nvasr])(\d{8})$")
-_OFFSET = re.compile(r"^(\d{1,8})-([nvasr])$")
 MAX_ID_CHARS = 200
 # WordNet's detachment rules (morphy(7WN)), in NLTK's order.
 SUBSTITUTIONS = {
@@ -86,12 +83,6 @@ class SynsetRecord:
 def normalise_lemma(text: str) -> str:
     """Lower case, trimmed, inner whitespace as one underscore ("Golden  Retriever")."""
     return "_".join(text.strip().lower().split())
-
-
-def is_synset_id(text: str) -> bool:
-    """Whether `text` has one of the three synset id forms (it may still be unknown)."""
-    text = text.strip()
-    return bool(_NAME.match(text) or _WNID.match(text) or _OFFSET.match(text))
 
 
 class WordNet:
@@ -175,11 +166,11 @@ class WordNet:
         if not text or len(text) > MAX_ID_CHARS:
             raise InvalidArgument(f"{field}: expected a synset id of 1..{MAX_ID_CHARS} "
                                   f"characters, got {ident!r}")
-        if m := _WNID.match(text):
+        if m := WNID.match(text):
             return self._by_offset(m.group(1), int(m.group(2)), ident)
-        if m := _OFFSET.match(text):
+        if m := OFFSET.match(text):
             return self._by_offset(m.group(2), int(m.group(1)), ident)
-        if m := _NAME.match(text):
+        if m := NAME.match(text):
             lemma, pos, number = normalise_lemma(m.group(1)), m.group(2), int(m.group(3))
             sid = self._id_of_name(f"{lemma}.{pos}.{number:02d}")
             if sid is None and number >= 1:
@@ -330,7 +321,7 @@ class WordNet:
                                             -counts[c], c))[:n]
 
     def _did_you_mean(self, ident: str) -> str:
-        m = _NAME.match(ident)
+        m = NAME.match(ident)
         if not m:
             return ""
         lemma, pos = normalise_lemma(m.group(1)), m.group(2)

@@ -11,6 +11,7 @@ import os
 import warnings
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 DEFAULT_NLTK_DATA = Path.home() / ".cache" / "cliplens" / "nltk_data"
 
@@ -22,7 +23,7 @@ def wordnet_dir() -> Path:
 
 
 @cache
-def open_wordnet():
+def open_wordnet() -> Any:
     """An NLTK WordNet reader over the prepared directory; fails with the path it looked in."""
     import nltk.data
     from nltk.corpus.reader.wordnet import WordNetCorpusReader

@@ -2,8 +2,9 @@
 
 The scene captions speak WordNet's language (lemmas, synonyms, hypernyms, glosses, parts), but
 training must not depend on the lexicon's set-up, so the facts are extracted once from WordNet
-3.0 and committed. `python -m cliplens.toyworld.facts` rewrites the file; a unit test checks it
-is not stale against the real WordNet.
+3.0 and committed. `cliplens toyworld facts` rewrites the file (through the lexicon's WordNet
+reader: toyworld itself imports nothing of the lexicon, which builds its `toyworld` dictionary
+from these classes); a unit test checks it is not stale against the real WordNet.
 
 The file is training data: the order of a class's hypernyms and the distance recorded for one
 reached by two paths steer which hypernym a caption names, so rewriting it changes the captions
@@ -15,9 +16,10 @@ test compares what WordNet says (the hypernyms, their path lengths), not the com
 from __future__ import annotations
 
 import json
-import logging
 from functools import cache
 from pathlib import Path
+
+from cliplens.toyworld.objects import CLASSES
 
 FACTS_PATH = Path(__file__).with_name("wordnet_facts.json")
 
@@ -34,8 +36,6 @@ def _lemmas(synset) -> list[str]:
 
 def build_facts(wordnet) -> dict:
     """Extract the facts of every class and part from an NLTK WordNet reader."""
-    from cliplens.toyworld.objects import CLASSES
-
     facts: dict[str, dict] = {"classes": {}, "synsets": {}}
 
     def describe(synset) -> None:
@@ -96,15 +96,9 @@ def load_facts() -> dict:
     return json.loads(FACTS_PATH.read_text())
 
 
-def main() -> None:
-    """Rewrite `wordnet_facts.json` from the WordNet the lexicon service uses."""
-    from cliplens.lexicon.wordnet import open_wordnet
-
-    facts = build_facts(open_wordnet())
+def write_facts(wordnet) -> Path:
+    """Rewrite `wordnet_facts.json` from an NLTK WordNet reader; the path written."""
+    facts = build_facts(wordnet)
     FACTS_PATH.write_text(json.dumps(facts, indent=1, sort_keys=True) + "\n")
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    logging.getLogger(__name__).info("wrote %s", FACTS_PATH)
-
-
-if __name__ == "__main__":
-    main()
+    load_facts.cache_clear()
+    return FACTS_PATH

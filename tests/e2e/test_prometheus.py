@@ -344,8 +344,6 @@ def test_indexed_job_script_analyses_a_dataset_through_the_gateway(deployment, t
         proc = subprocess.run([sys.executable, str(script), "run"],
                               env={**env, "JOB_COMPLETION_INDEX": str(index)},
                               capture_output=True, text=True, timeout=600)
-        if proc.returncode != 0 and "UNIMPLEMENTED" in proc.stderr:
-            pytest.xfail("explanation does not implement MutualKnowledgeDataset yet")
         assert proc.returncode == 0, proc.stderr[-3000:]
     proc = subprocess.run([sys.executable, str(script), "aggregate"], env=env,
                           capture_output=True, text=True, timeout=60)

@@ -255,6 +255,7 @@ def valid_requests() -> dict[str, object]:
         "EmbeddingService/EncodeRegions": e.EncodeRegionsRequest(
             image=_img(), windows=[box] * 3, chunk_size=2),
         "LexiconService/GetSynset": lx.GetSynsetRequest(id="dog.n.01"),
+        "LexiconService/GetSynsets": lx.GetSynsetsRequest(ids=["dog.n.01", "n02958343"]),
         "LexiconService/SearchSynsets": lx.SearchSynsetsRequest(lemma="dogs", limit=3),
         "LexiconService/ExpandSynset": lx.ExpandSynsetRequest(id="vehicle.n.01", max_depth=1),
         "LexiconService/GetLowestCommonHypernyms": lx.GetLowestCommonHypernymsRequest(

@@ -428,3 +428,18 @@ def test_onnx_backend_refuses_an_export_with_another_surgery_depth(serve, weight
                              onnx_dir=str(tmp_path / "onnx"), onnx_provider="cpu")
     with pytest.raises(OnnxBackendError, match="surgery depth 6 but the registry now says 3"):
         serve(lambda: start(config))
+
+
+def test_dense_residual_tokens_and_keys_without_bias(stub):
+    images = [cpb.Image(data=_png(0))]
+    plain = stub.EncodeDense(pb.EncodeDenseRequest(images=images, include_keys=True))
+    authors = stub.EncodeDense(pb.EncodeDenseRequest(images=images, include_keys=True,
+                                                     residual=True, keys_without_bias=True))
+    tokens, residual = from_proto(plain.tokens), from_proto(authors.tokens)
+    assert tokens.shape == (1, 101, 128) and residual.shape == (1, 101, 96)  # tower width
+    bias = from_proto(plain.keys) - from_proto(authors.keys)
+    assert np.allclose(bias, bias[:, :1], atol=1e-5)  # one vector: the key bias, every token
+    with pytest.raises(grpc.RpcError) as e:
+        stub.EncodeDense(pb.EncodeDenseRequest(images=images, mode=pb.DENSE_MODE_SURGERY,
+                                               residual=True))
+    assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "residual" in e.value.details()

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from cliplens.core.errors import InvalidArgument
-from cliplens.explanation.metrics import gaussian_blur
+from cliplens.explanation.base.blur import gaussian_blur
 from cliplens.explanation.mutual import (
     concept_embeddings,
     concept_prompt_images,

@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 
 from cliplens.core.errors import InvalidArgument
+from cliplens.explanation.base.resample import resize_bilinear
 from cliplens.explanation.convis import dense_concept_maps
-from cliplens.explanation.surgery import resize_bilinear
 
 
 def test_dense_map_hand_computed():

@@ -124,6 +124,10 @@ def test_raw_tokens_and_keys_are_the_stock_forwards():
     assert out.keys.shape == (2, 101, 96)
     assert torch.allclose(out.keys, keys, atol=1e-5)
     assert torch.allclose(out.raw, stock, atol=1e-5)
+    # The mutual-knowledge authors' features: before ln_post and proj, keys without the bias.
+    assert torch.allclose(out.residual, v.transformer(v._embeds(x)), atol=1e-5)
+    assert torch.allclose(out.keys - out.key_bias,
+                          last.ln_1(h) @ last.attn.in_proj_weight[width:2 * width].T, atol=1e-5)
 
 
 def test_other_input_sizes_resample_positions_without_touching_the_model():
@@ -193,6 +197,8 @@ def test_resnet_surgery_matches_the_reference_formula():
     assert torch.allclose(out.surgery[:, 0], ref, atol=1e-5)
     assert torch.allclose(out.raw[:, 0], ref, atol=1e-5)
     assert torch.allclose(out.keys, keys, atol=1e-5)
+    assert torch.allclose(out.residual, t, atol=1e-5)
+    assert torch.allclose(out.key_bias, pool.k_proj.bias)
 
 
 def test_resnet_other_sizes_resample_the_pool_positions():

@@ -2,11 +2,11 @@ import numpy as np
 import pytest
 
 from cliplens.core.errors import InvalidArgument
-from cliplens.explanation.metrics import (
+from cliplens.explanation.base.blur import gaussian_blur
+from cliplens.explanation.evaluation import (
     accuracy_curve,
     curve_auc,
     deletion_insertion,
-    gaussian_blur,
     perturbation_walks,
     random_baseline,
     random_order,

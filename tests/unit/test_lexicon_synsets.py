@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from cliplens.core.errors import InvalidArgument, NotFound
+from cliplens.lexicon.ids import is_synset_id
 from cliplens.lexicon.index import DEFAULT_INDEX, RELATIONS, ensure_index
-from cliplens.lexicon.synsets import WordNet, edit_distance, is_synset_id, normalise_lemma
+from cliplens.lexicon.synsets import WordNet, edit_distance, normalise_lemma
 
 
 @pytest.fixture(scope="module")

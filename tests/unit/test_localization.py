@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from cliplens.core.errors import InvalidArgument
-from cliplens.explanation.metrics import box_hits, box_iou, max_box_acc, pointing_game
+from cliplens.explanation.evaluation import box_hits, box_iou, max_box_acc, pointing_game
 
 
 def test_pointing_game_first_maximum_counts():

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from cliplens.core.errors import InvalidArgument
-from cliplens.explanation.metrics import auroc
+from cliplens.explanation.evaluation import auroc
 
 
 def test_auroc_hand_computed_with_ties_counted_half():

@@ -3,7 +3,8 @@ import pytest
 import torch
 
 from cliplens.core.errors import InvalidArgument
-from cliplens.explanation.surgery import minmax, resize_bilinear, similarity_maps
+from cliplens.explanation.base.resample import minmax, resize_bilinear
+from cliplens.explanation.surgery import similarity_maps
 
 
 @pytest.mark.parametrize(("in_hw", "out_hw"), [

@@ -16,7 +16,7 @@ def test_facts_file_is_fresh_against_wordnet():
     wordnet = open_wordnet()
     committed = load_facts()
     assert comparable(build_facts(wordnet)) == comparable(committed), \
-        "wordnet_facts.json is stale: run python -m cliplens.toyworld.facts (and retrain)"
+        "wordnet_facts.json is stale: run cliplens toyworld facts (and retrain)"
     for synset, info in committed["classes"].items():
         distances = path_distances(wordnet, synset)
         for h in info["hypernyms"]:

@@ -26,10 +26,16 @@ from cliplens.client.convert import (
     to_image,
 )
 from cliplens.core.tensors import from_proto
+from cliplens.explanation.methods import (
+    CONCEPT_FEATURES,
+    CONCEPT_METHODS,
+    CONVIS_MODES,
+    MI_ESTIMATORS,
+    SURGERY_MODES,
+    TEMPLATE_SETS,
+    Choices,
+)
 from cliplens.v1 import embedding_pb2, explanation_pb2, gateway_pb2, lexicon_pb2
-
-SURGERY_MODES = {"auto": 0, "label_set": 1, "single_text": 2, "raw": 3}
-CONVIS_MODES = {"grid": 1, "stochastic": 2, "dense": 3}
 
 
 @dataclass(frozen=True)
@@ -49,10 +55,8 @@ def _images(images: ImageLike | Sequence[ImageLike]) -> list:
     return [to_image(images)]
 
 
-def _choice(name: str, value: str, table: dict[str, int]) -> int:
-    if value not in table:
-        raise ValueError(f"{name}: expected one of {sorted(table)}, got {value!r}")
-    return table[value]
+def _choice(name: str, value: str, table: Choices) -> int:
+    return table.value(value, field=name)
 
 
 def models() -> Operation:
@@ -97,17 +101,19 @@ def rank(images, texts: Sequence[str], *, top_k: int = 0, model: str = "") -> Op
 
 
 def surgery(images, labels: Sequence[str], *, mode: str = "auto", overlay: bool = False,
-            points: bool = False, templates: Sequence[str] = (),
+            points: bool = False, templates: Sequence[str] = (), template_set: str = "default",
             model: str = "") -> Operation:
     """CLIP Surgery maps of each label on each image.
 
     `mode`: "auto" (label set for two or more labels, single text for one), "label_set",
-    "single_text" or "raw" (the unmodified-CLIP baseline).
+    "single_text" or "raw" (the unmodified-CLIP baseline). `template_set` (when `templates`
+    is empty): "default", "openai_imagenet" (80) or "clip_surgery" (85).
     """
     return Operation("explanation", "Surgery", explanation_pb2.SurgeryRequest(
         model=model, images=_images(images), labels=list(labels),
         mode=_choice("mode", mode, SURGERY_MODES), overlay=overlay, point_prompts=points,
-        templates=list(templates)),
+        templates=list(templates),
+        template_set=_choice("template_set", template_set, TEMPLATE_SETS)),
         lambda r: SurgeryResult(
             Model.from_proto(r.model), list(r.labels),
             [[Map.from_proto(m) for m in x.maps] for x in r.results],
@@ -135,14 +141,14 @@ def convis(image, concepts: Sequence[str] | str, *, mode: str = "grid", dictiona
 
 
 def mutual_knowledge(image, labels: Sequence[str], *, bank: str = "", method: str = "pca",
-                     features: str = "tokens", estimator: str = "contingency",
+                     features: str = "tokens", estimator: str = "paper",
                      evaluate: bool = False, overlay: bool = False, seed: int = 0,
                      model: str = "") -> Operation:
     """The mutual-knowledge analysis of the zero-shot prediction over `labels`."""
     options = explanation_pb2.MutualKnowledgeOptions(
-        method=_choice("method", method, {"pca": 1, "kmeans": 2}),
-        features=_choice("features", features, {"tokens": 1, "keys": 2}),
-        estimator=_choice("estimator", estimator, {"contingency": 1, "paper": 2}),
+        method=_choice("method", method, CONCEPT_METHODS),
+        features=_choice("features", features, CONCEPT_FEATURES),
+        estimator=_choice("estimator", estimator, MI_ESTIMATORS),
         evaluate=evaluate, overlay=overlay, seed=seed)
     return Operation("explanation", "MutualKnowledge", explanation_pb2.MutualKnowledgeRequest(
         model=model, image=to_image(image), labels=list(labels), bank=bank, options=options),

@@ -134,7 +134,7 @@ def build(client, image: Path, labels: list[str], *, convis_mode: str = "grid",
     """Run every explanation for the report through `client`."""
     from cliplens.client.convert import to_image
     from cliplens.core.images import decode_image, encode_png, to_array
-    from cliplens.explanation.texts import is_synset_id
+    from cliplens.lexicon.ids import is_synset_id
 
     png = encode_png(to_array(decode_image(to_image(image).data)))
     classification = client.classify(png, labels, model=model)

@@ -142,7 +142,7 @@ class EncodeTextsResponse(_message.Message):
     def __init__(self, model: _Optional[_Union[_common_pb2.ModelRef, _Mapping]] = ..., embeddings: _Optional[_Union[_common_pb2.Tensor, _Mapping]] = ..., truncated: _Optional[_Iterable[bool]] = ..., token_counts: _Optional[_Iterable[int]] = ..., context_length: _Optional[int] = ...) -> None: ...
 
 class EncodeDenseRequest(_message.Message):
-    __slots__ = ("model", "images", "pixels", "mode", "include_keys", "normalize", "input_height", "input_width")
+    __slots__ = ("model", "images", "pixels", "mode", "include_keys", "normalize", "input_height", "input_width", "residual", "keys_without_bias")
     MODEL_FIELD_NUMBER: _ClassVar[int]
     IMAGES_FIELD_NUMBER: _ClassVar[int]
     PIXELS_FIELD_NUMBER: _ClassVar[int]
@@ -151,6 +151,8 @@ class EncodeDenseRequest(_message.Message):
     NORMALIZE_FIELD_NUMBER: _ClassVar[int]
     INPUT_HEIGHT_FIELD_NUMBER: _ClassVar[int]
     INPUT_WIDTH_FIELD_NUMBER: _ClassVar[int]
+    RESIDUAL_FIELD_NUMBER: _ClassVar[int]
+    KEYS_WITHOUT_BIAS_FIELD_NUMBER: _ClassVar[int]
     model: str
     images: _containers.RepeatedCompositeFieldContainer[_common_pb2.Image]
     pixels: _common_pb2.Tensor
@@ -159,7 +161,9 @@ class EncodeDenseRequest(_message.Message):
     normalize: bool
     input_height: int
     input_width: int
-    def __init__(self, model: _Optional[str] = ..., images: _Optional[_Iterable[_Union[_common_pb2.Image, _Mapping]]] = ..., pixels: _Optional[_Union[_common_pb2.Tensor, _Mapping]] = ..., mode: _Optional[_Union[DenseMode, str]] = ..., include_keys: _Optional[bool] = ..., normalize: _Optional[bool] = ..., input_height: _Optional[int] = ..., input_width: _Optional[int] = ...) -> None: ...
+    residual: bool
+    keys_without_bias: bool
+    def __init__(self, model: _Optional[str] = ..., images: _Optional[_Iterable[_Union[_common_pb2.Image, _Mapping]]] = ..., pixels: _Optional[_Union[_common_pb2.Tensor, _Mapping]] = ..., mode: _Optional[_Union[DenseMode, str]] = ..., include_keys: _Optional[bool] = ..., normalize: _Optional[bool] = ..., input_height: _Optional[int] = ..., input_width: _Optional[int] = ..., residual: _Optional[bool] = ..., keys_without_bias: _Optional[bool] = ...) -> None: ...
 
 class EncodeDenseResponse(_message.Message):
     __slots__ = ("model", "tokens", "grid_height", "grid_width", "keys", "mode", "surgery_depth")

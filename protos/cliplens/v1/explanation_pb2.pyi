@@ -16,6 +16,12 @@ class SurgeryMode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     SURGERY_MODE_SINGLE_TEXT: _ClassVar[SurgeryMode]
     SURGERY_MODE_RAW: _ClassVar[SurgeryMode]
 
+class TemplateSet(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    TEMPLATE_SET_UNSPECIFIED: _ClassVar[TemplateSet]
+    TEMPLATE_SET_OPENAI_IMAGENET: _ClassVar[TemplateSet]
+    TEMPLATE_SET_CLIP_SURGERY: _ClassVar[TemplateSet]
+
 class ConvisMode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     CONVIS_MODE_UNSPECIFIED: _ClassVar[ConvisMode]
@@ -53,6 +59,24 @@ class MiEstimator(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     MI_ESTIMATOR_CONTINGENCY: _ClassVar[MiEstimator]
     MI_ESTIMATOR_PAPER: _ClassVar[MiEstimator]
 
+class TokenStage(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    TOKEN_STAGE_UNSPECIFIED: _ClassVar[TokenStage]
+    TOKEN_STAGE_PROJECTED: _ClassVar[TokenStage]
+    TOKEN_STAGE_RESIDUAL: _ClassVar[TokenStage]
+
+class KeyBias(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    KEY_BIAS_UNSPECIFIED: _ClassVar[KeyBias]
+    KEY_BIAS_WITH: _ClassVar[KeyBias]
+    KEY_BIAS_WITHOUT: _ClassVar[KeyBias]
+
+class DescriptorText(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    DESCRIPTOR_TEXT_UNSPECIFIED: _ClassVar[DescriptorText]
+    DESCRIPTOR_TEXT_TEMPLATED: _ClassVar[DescriptorText]
+    DESCRIPTOR_TEXT_RAW: _ClassVar[DescriptorText]
+
 class MapMethod(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     MAP_METHOD_UNSPECIFIED: _ClassVar[MapMethod]
@@ -65,6 +89,9 @@ SURGERY_MODE_UNSPECIFIED: SurgeryMode
 SURGERY_MODE_LABEL_SET: SurgeryMode
 SURGERY_MODE_SINGLE_TEXT: SurgeryMode
 SURGERY_MODE_RAW: SurgeryMode
+TEMPLATE_SET_UNSPECIFIED: TemplateSet
+TEMPLATE_SET_OPENAI_IMAGENET: TemplateSet
+TEMPLATE_SET_CLIP_SURGERY: TemplateSet
 CONVIS_MODE_UNSPECIFIED: ConvisMode
 CONVIS_MODE_GRID: ConvisMode
 CONVIS_MODE_STOCHASTIC: ConvisMode
@@ -84,6 +111,15 @@ CONCEPT_METHOD_KMEANS: ConceptMethod
 MI_ESTIMATOR_UNSPECIFIED: MiEstimator
 MI_ESTIMATOR_CONTINGENCY: MiEstimator
 MI_ESTIMATOR_PAPER: MiEstimator
+TOKEN_STAGE_UNSPECIFIED: TokenStage
+TOKEN_STAGE_PROJECTED: TokenStage
+TOKEN_STAGE_RESIDUAL: TokenStage
+KEY_BIAS_UNSPECIFIED: KeyBias
+KEY_BIAS_WITH: KeyBias
+KEY_BIAS_WITHOUT: KeyBias
+DESCRIPTOR_TEXT_UNSPECIFIED: DescriptorText
+DESCRIPTOR_TEXT_TEMPLATED: DescriptorText
+DESCRIPTOR_TEXT_RAW: DescriptorText
 MAP_METHOD_UNSPECIFIED: MapMethod
 MAP_METHOD_RAW: MapMethod
 MAP_METHOD_SURGERY: MapMethod
@@ -154,7 +190,7 @@ class RankResponse(_message.Message):
     def __init__(self, model: _Optional[_Union[_common_pb2.ModelRef, _Mapping]] = ..., similarities: _Optional[_Union[_common_pb2.Tensor, _Mapping]] = ..., rankings: _Optional[_Iterable[_Union[RankedTexts, _Mapping]]] = ...) -> None: ...
 
 class SurgeryRequest(_message.Message):
-    __slots__ = ("model", "images", "labels", "mode", "templates", "overlay", "point_prompts", "point_threshold", "point_queries")
+    __slots__ = ("model", "images", "labels", "mode", "templates", "overlay", "point_prompts", "point_threshold", "point_queries", "template_set")
     MODEL_FIELD_NUMBER: _ClassVar[int]
     IMAGES_FIELD_NUMBER: _ClassVar[int]
     LABELS_FIELD_NUMBER: _ClassVar[int]
@@ -164,6 +200,7 @@ class SurgeryRequest(_message.Message):
     POINT_PROMPTS_FIELD_NUMBER: _ClassVar[int]
     POINT_THRESHOLD_FIELD_NUMBER: _ClassVar[int]
     POINT_QUERIES_FIELD_NUMBER: _ClassVar[int]
+    TEMPLATE_SET_FIELD_NUMBER: _ClassVar[int]
     model: str
     images: _containers.RepeatedCompositeFieldContainer[_common_pb2.Image]
     labels: _containers.RepeatedScalarFieldContainer[str]
@@ -173,7 +210,8 @@ class SurgeryRequest(_message.Message):
     point_prompts: bool
     point_threshold: float
     point_queries: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, model: _Optional[str] = ..., images: _Optional[_Iterable[_Union[_common_pb2.Image, _Mapping]]] = ..., labels: _Optional[_Iterable[str]] = ..., mode: _Optional[_Union[SurgeryMode, str]] = ..., templates: _Optional[_Iterable[str]] = ..., overlay: _Optional[bool] = ..., point_prompts: _Optional[bool] = ..., point_threshold: _Optional[float] = ..., point_queries: _Optional[_Iterable[str]] = ...) -> None: ...
+    template_set: TemplateSet
+    def __init__(self, model: _Optional[str] = ..., images: _Optional[_Iterable[_Union[_common_pb2.Image, _Mapping]]] = ..., labels: _Optional[_Iterable[str]] = ..., mode: _Optional[_Union[SurgeryMode, str]] = ..., templates: _Optional[_Iterable[str]] = ..., overlay: _Optional[bool] = ..., point_prompts: _Optional[bool] = ..., point_threshold: _Optional[float] = ..., point_queries: _Optional[_Iterable[str]] = ..., template_set: _Optional[_Union[TemplateSet, str]] = ...) -> None: ...
 
 class PointPrompts(_message.Message):
     __slots__ = ("query", "positive", "negative")
@@ -314,7 +352,7 @@ class ScoreOodResponse(_message.Message):
     def __init__(self, model: _Optional[_Union[_common_pb2.ModelRef, _Mapping]] = ..., scores: _Optional[_Iterable[float]] = ..., subtree_size: _Optional[int] = ..., method: _Optional[_Union[OodMethod, str]] = ...) -> None: ...
 
 class MutualKnowledgeOptions(_message.Message):
-    __slots__ = ("features", "method", "num_concepts", "estimator", "top_descriptors", "relevance_margin", "sinkhorn_iterations", "descriptors_per_concept", "textual_top_u", "templates", "evaluate", "overlay", "seed")
+    __slots__ = ("features", "method", "num_concepts", "estimator", "top_descriptors", "relevance_margin", "sinkhorn_iterations", "descriptors_per_concept", "textual_top_u", "templates", "evaluate", "overlay", "seed", "connectivity", "relevance_text", "token_stage", "key_bias")
     FEATURES_FIELD_NUMBER: _ClassVar[int]
     METHOD_FIELD_NUMBER: _ClassVar[int]
     NUM_CONCEPTS_FIELD_NUMBER: _ClassVar[int]
@@ -328,6 +366,10 @@ class MutualKnowledgeOptions(_message.Message):
     EVALUATE_FIELD_NUMBER: _ClassVar[int]
     OVERLAY_FIELD_NUMBER: _ClassVar[int]
     SEED_FIELD_NUMBER: _ClassVar[int]
+    CONNECTIVITY_FIELD_NUMBER: _ClassVar[int]
+    RELEVANCE_TEXT_FIELD_NUMBER: _ClassVar[int]
+    TOKEN_STAGE_FIELD_NUMBER: _ClassVar[int]
+    KEY_BIAS_FIELD_NUMBER: _ClassVar[int]
     features: ConceptFeatures
     method: ConceptMethod
     num_concepts: int
@@ -341,7 +383,11 @@ class MutualKnowledgeOptions(_message.Message):
     evaluate: bool
     overlay: bool
     seed: int
-    def __init__(self, features: _Optional[_Union[ConceptFeatures, str]] = ..., method: _Optional[_Union[ConceptMethod, str]] = ..., num_concepts: _Optional[int] = ..., estimator: _Optional[_Union[MiEstimator, str]] = ..., top_descriptors: _Optional[int] = ..., relevance_margin: _Optional[float] = ..., sinkhorn_iterations: _Optional[int] = ..., descriptors_per_concept: _Optional[int] = ..., textual_top_u: _Optional[int] = ..., templates: _Optional[_Iterable[str]] = ..., evaluate: _Optional[bool] = ..., overlay: _Optional[bool] = ..., seed: _Optional[int] = ...) -> None: ...
+    connectivity: int
+    relevance_text: DescriptorText
+    token_stage: TokenStage
+    key_bias: KeyBias
+    def __init__(self, features: _Optional[_Union[ConceptFeatures, str]] = ..., method: _Optional[_Union[ConceptMethod, str]] = ..., num_concepts: _Optional[int] = ..., estimator: _Optional[_Union[MiEstimator, str]] = ..., top_descriptors: _Optional[int] = ..., relevance_margin: _Optional[float] = ..., sinkhorn_iterations: _Optional[int] = ..., descriptors_per_concept: _Optional[int] = ..., textual_top_u: _Optional[int] = ..., templates: _Optional[_Iterable[str]] = ..., evaluate: _Optional[bool] = ..., overlay: _Optional[bool] = ..., seed: _Optional[int] = ..., connectivity: _Optional[int] = ..., relevance_text: _Optional[_Union[DescriptorText, str]] = ..., token_stage: _Optional[_Union[TokenStage, str]] = ..., key_bias: _Optional[_Union[KeyBias, str]] = ...) -> None: ...
 
 class MutualKnowledgeRequest(_message.Message):
     __slots__ = ("model", "image", "labels", "bank", "options")
@@ -526,7 +572,7 @@ class LocalizationSample(_message.Message):
     def __init__(self, image: _Optional[_Union[_common_pb2.Image, _Mapping]] = ..., concept: _Optional[str] = ..., mask: _Optional[_Union[_common_pb2.Tensor, _Mapping]] = ..., boxes: _Optional[_Iterable[_Union[_common_pb2.Box, _Mapping]]] = ...) -> None: ...
 
 class EvaluateLocalizationRequest(_message.Message):
-    __slots__ = ("model", "samples", "methods", "dictionary", "labels", "surgery_mode", "seed")
+    __slots__ = ("model", "samples", "methods", "dictionary", "labels", "surgery_mode", "seed", "template_set")
     MODEL_FIELD_NUMBER: _ClassVar[int]
     SAMPLES_FIELD_NUMBER: _ClassVar[int]
     METHODS_FIELD_NUMBER: _ClassVar[int]
@@ -534,6 +580,7 @@ class EvaluateLocalizationRequest(_message.Message):
     LABELS_FIELD_NUMBER: _ClassVar[int]
     SURGERY_MODE_FIELD_NUMBER: _ClassVar[int]
     SEED_FIELD_NUMBER: _ClassVar[int]
+    TEMPLATE_SET_FIELD_NUMBER: _ClassVar[int]
     model: str
     samples: _containers.RepeatedCompositeFieldContainer[LocalizationSample]
     methods: _containers.RepeatedScalarFieldContainer[MapMethod]
@@ -541,7 +588,8 @@ class EvaluateLocalizationRequest(_message.Message):
     labels: _containers.RepeatedScalarFieldContainer[str]
     surgery_mode: SurgeryMode
     seed: int
-    def __init__(self, model: _Optional[str] = ..., samples: _Optional[_Iterable[_Union[LocalizationSample, _Mapping]]] = ..., methods: _Optional[_Iterable[_Union[MapMethod, str]]] = ..., dictionary: _Optional[str] = ..., labels: _Optional[_Iterable[str]] = ..., surgery_mode: _Optional[_Union[SurgeryMode, str]] = ..., seed: _Optional[int] = ...) -> None: ...
+    template_set: TemplateSet
+    def __init__(self, model: _Optional[str] = ..., samples: _Optional[_Iterable[_Union[LocalizationSample, _Mapping]]] = ..., methods: _Optional[_Iterable[_Union[MapMethod, str]]] = ..., dictionary: _Optional[str] = ..., labels: _Optional[_Iterable[str]] = ..., surgery_mode: _Optional[_Union[SurgeryMode, str]] = ..., seed: _Optional[int] = ..., template_set: _Optional[_Union[TemplateSet, str]] = ...) -> None: ...
 
 class MethodScores(_message.Message):
     __slots__ = ("method", "pointing", "maxboxacc", "samples", "seconds", "hits")

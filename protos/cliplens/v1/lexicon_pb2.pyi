@@ -103,6 +103,18 @@ class GetSynsetResponse(_message.Message):
     synset: Synset
     def __init__(self, synset: _Optional[_Union[Synset, _Mapping]] = ...) -> None: ...
 
+class GetSynsetsRequest(_message.Message):
+    __slots__ = ("ids",)
+    IDS_FIELD_NUMBER: _ClassVar[int]
+    ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class GetSynsetsResponse(_message.Message):
+    __slots__ = ("synsets",)
+    SYNSETS_FIELD_NUMBER: _ClassVar[int]
+    synsets: _containers.RepeatedCompositeFieldContainer[Synset]
+    def __init__(self, synsets: _Optional[_Iterable[_Union[Synset, _Mapping]]] = ...) -> None: ...
+
 class SearchSynsetsRequest(_message.Message):
     __slots__ = ("lemma", "pos", "limit")
     LEMMA_FIELD_NUMBER: _ClassVar[int]

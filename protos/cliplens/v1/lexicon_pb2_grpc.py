@@ -40,6 +40,11 @@ class LexiconServiceStub:
                 request_serializer=cliplens_dot_v1_dot_lexicon__pb2.GetSynsetRequest.SerializeToString,
                 response_deserializer=cliplens_dot_v1_dot_lexicon__pb2.GetSynsetResponse.FromString,
                 _registered_method=True)
+        self.GetSynsets = channel.unary_unary(
+                '/cliplens.v1.LexiconService/GetSynsets',
+                request_serializer=cliplens_dot_v1_dot_lexicon__pb2.GetSynsetsRequest.SerializeToString,
+                response_deserializer=cliplens_dot_v1_dot_lexicon__pb2.GetSynsetsResponse.FromString,
+                _registered_method=True)
         self.SearchSynsets = channel.unary_unary(
                 '/cliplens.v1.LexiconService/SearchSynsets',
                 request_serializer=cliplens_dot_v1_dot_lexicon__pb2.SearchSynsetsRequest.SerializeToString,
@@ -108,6 +113,13 @@ class LexiconServiceServicer:
 
     def GetSynset(self, request, context):
         """A synset by name ("dog.n.01"), ImageNet wnid ("n02084071") or offset ("02084071-n").
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetSynsets(self, request, context):
+        """Several synsets in one call, in request order (NOT_FOUND names the first unknown id).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -201,6 +213,11 @@ def add_LexiconServiceServicer_to_server(servicer, server):
                     request_deserializer=cliplens_dot_v1_dot_lexicon__pb2.GetSynsetRequest.FromString,
                     response_serializer=cliplens_dot_v1_dot_lexicon__pb2.GetSynsetResponse.SerializeToString,
             ),
+            'GetSynsets': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetSynsets,
+                    request_deserializer=cliplens_dot_v1_dot_lexicon__pb2.GetSynsetsRequest.FromString,
+                    response_serializer=cliplens_dot_v1_dot_lexicon__pb2.GetSynsetsResponse.SerializeToString,
+            ),
             'SearchSynsets': grpc.unary_unary_rpc_method_handler(
                     servicer.SearchSynsets,
                     request_deserializer=cliplens_dot_v1_dot_lexicon__pb2.SearchSynsetsRequest.FromString,
@@ -290,6 +307,33 @@ class LexiconService:
             '/cliplens.v1.LexiconService/GetSynset',
             cliplens_dot_v1_dot_lexicon__pb2.GetSynsetRequest.SerializeToString,
             cliplens_dot_v1_dot_lexicon__pb2.GetSynsetResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetSynsets(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/cliplens.v1.LexiconService/GetSynsets',
+            cliplens_dot_v1_dot_lexicon__pb2.GetSynsetsRequest.SerializeToString,
+            cliplens_dot_v1_dot_lexicon__pb2.GetSynsetsResponse.FromString,
             options,
             channel_credentials,
             insecure,

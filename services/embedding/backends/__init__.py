@@ -22,6 +22,9 @@ class DenseArrays:
     keys: np.ndarray
     grid: tuple[int, int]
     surgery: np.ndarray | None = None
+    # The raw path before the projection, and the keys' bias (None: the backend has neither).
+    residual: np.ndarray | None = None
+    key_bias: np.ndarray | None = None
 
 
 class Backend(Protocol):

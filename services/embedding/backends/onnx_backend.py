@@ -19,7 +19,7 @@ import torch
 
 from cliplens.core.errors import FailedPrecondition, Unimplemented
 from cliplens.embedding.backends import DenseArrays
-from cliplens.embedding.onnx_export import model_folder, read_meta
+from cliplens.embedding.onnx_files import model_folder, read_meta
 
 log = logging.getLogger(__name__)
 CUDA, CPU = "CUDAExecutionProvider", "CPUExecutionProvider"

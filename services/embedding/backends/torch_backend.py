@@ -44,5 +44,7 @@ class TorchBackend:
             out = surgery_math.dense_tokens(self.model.visual, self._pixels(pixels),
                                             spec=self.spec, depth=self.depth, surgery=surgery)
             return DenseArrays(raw=_out(out.raw), keys=_out(out.keys), grid=out.grid,
-                               surgery=None if out.surgery is None else _out(out.surgery))
+                               surgery=None if out.surgery is None else _out(out.surgery),
+                               residual=None if out.residual is None else _out(out.residual),
+                               key_bias=None if out.key_bias is None else _out(out.key_bias))
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from cliplens.core.errors import InvalidArgument
-from cliplens.explanation.surgery.array_checks import (
+from cliplens.explanation.base.arrays import (
     as_float32,
     as_index_array,
     check_same_width,
@@ -36,7 +37,7 @@ class ConceptRanker:
             dictionary (indices into T).
     """
 
-    def __init__(self, dictionary_embeddings, subtrees: Sequence):
+    def __init__(self, dictionary_embeddings: ArrayLike, subtrees: Sequence):
         self.dictionary = as_float32("dictionary_embeddings", dictionary_embeddings, ndim=2)
         check_unit_rows("dictionary_embeddings", self.dictionary)
         if len(subtrees) == 0:
@@ -50,7 +51,7 @@ class ConceptRanker:
         """int64 (n_concepts,): |S| of each concept."""
         return np.array([len(np.unique(tree)) for tree in self.subtrees], dtype=np.int64)
 
-    def __call__(self, embeddings) -> np.ndarray:
+    def __call__(self, embeddings: ArrayLike) -> np.ndarray:
         """Ranks of a chunk.
 
         Args:
@@ -61,7 +62,7 @@ class ConceptRanker:
         """
         return self._rank(embeddings)[0]
 
-    def tie_broken(self, embeddings) -> np.ndarray:
+    def tie_broken(self, embeddings: ArrayLike) -> np.ndarray:
         """Ranks with ties broken by similarity: rank - TIE_BREAK * (subtree's best cosine).
 
         The term is under 1e-3 in size, so it orders only regions of equal rank, the more
@@ -74,7 +75,7 @@ class ConceptRanker:
         ranks, best = self._rank(embeddings)
         return ranks - TIE_BREAK * best
 
-    def _rank(self, embeddings) -> tuple[np.ndarray, np.ndarray]:
+    def _rank(self, embeddings: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
         regions = as_float32("embeddings", embeddings, ndim=2)
         check_same_width("dictionary_embeddings", self.dictionary, "embeddings", regions)
         check_unit_rows("embeddings", regions)
@@ -88,7 +89,8 @@ class ConceptRanker:
         return ranks, bests
 
 
-def concept_ranks(window_embeddings, dictionary_embeddings, subtrees: Sequence) -> np.ndarray:
+def concept_ranks(window_embeddings: ArrayLike, dictionary_embeddings: ArrayLike,
+                  subtrees: Sequence) -> np.ndarray:
     """Rank of each concept's subtree for each window (one-shot form of `ConceptRanker`).
 
     Args:

@@ -20,6 +20,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from cliplens.core.errors import InvalidArgument
 
@@ -91,7 +92,8 @@ def grid_windows(size: int, *, include_padding_only: bool = False) -> np.ndarray
     return boxes.astype(np.float32)
 
 
-def pixel_coverage(starts, ends, length: int, offset: float = 0.0) -> np.ndarray:
+def pixel_coverage(starts: ArrayLike, ends: ArrayLike, length: int,
+                   offset: float = 0.0) -> np.ndarray:
     """How much of each unit pixel [offset + i, offset + i + 1) each interval covers.
 
     Args:

@@ -13,11 +13,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from cliplens.core.errors import InvalidArgument
+from cliplens.explanation.base.arrays import as_float32, as_hw
+from cliplens.explanation.base.resample import minmax, resize_bilinear
 from cliplens.explanation.convis.concept_ranking import ConceptRanker
-from cliplens.explanation.surgery.array_checks import as_float32, as_hw
-from cliplens.explanation.surgery.surgery_maps import minmax, resize_bilinear
 
 
 @dataclass(frozen=True)
@@ -28,8 +29,9 @@ class DenseMaps:
     full: np.ndarray
 
 
-def dense_concept_maps(patch_tokens, grid_hw, dictionary_embeddings, subtrees: Sequence,
-                       out_hw) -> DenseMaps:
+def dense_concept_maps(patch_tokens: ArrayLike, grid_hw: Sequence[int],
+                       dictionary_embeddings: ArrayLike, subtrees: Sequence,
+                       out_hw: Sequence[int]) -> DenseMaps:
     """Dense concept maps of one image.
 
     Args:

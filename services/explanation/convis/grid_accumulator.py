@@ -13,12 +13,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from cliplens.core.errors import FailedPrecondition, InvalidArgument
+from cliplens.explanation.base.arrays import as_float32
+from cliplens.explanation.base.resample import minmax
 from cliplens.explanation.convis.concept_ranking import ConceptRanker
 from cliplens.explanation.convis.convis_geometry import grid_windows, pixel_coverage
-from cliplens.explanation.surgery.array_checks import as_float32
-from cliplens.explanation.surgery.surgery_maps import minmax
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,7 @@ class GridAccumulator:
         n_concepts: number of rank columns `add` receives.
     """
 
-    def __init__(self, size: int, boxes, n_concepts: int):
+    def __init__(self, size: int, boxes: ArrayLike, n_concepts: int):
         windows = as_float32("boxes", boxes, ndim=2)
         if windows.shape[1] != 4:
             raise InvalidArgument(f"boxes: expected shape (W, 4), got {windows.shape}")
@@ -65,7 +66,7 @@ class GridAccumulator:
         """Number of windows added so far."""
         return int(self._added.sum())
 
-    def add(self, offset: int, ranks) -> None:
+    def add(self, offset: int, ranks: ArrayLike) -> None:
         """Add the ranks of windows [offset, offset + n).
 
         Args:
@@ -112,7 +113,8 @@ class GridAccumulator:
         return minmax(-self.mean_ranks().astype(np.float64), axis=(1, 2))
 
 
-def grid_maps(size: int, encode: Callable[[np.ndarray], np.ndarray], dictionary_embeddings,
+def grid_maps(size: int, encode: Callable[[np.ndarray], np.ndarray],
+              dictionary_embeddings: ArrayLike,
               subtrees: Sequence, *, chunk_size: int = 256) -> ConvisMaps:
     """Algorithm 1 end to end with a synchronous `encode` (in-process use and tests).
 

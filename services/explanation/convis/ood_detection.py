@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 import numpy as np
+from numpy.typing import ArrayLike
 
 from cliplens.core.errors import InvalidArgument
-from cliplens.explanation.surgery.array_checks import (
+from cliplens.explanation.base.arrays import (
     as_float32,
     as_index_array,
     check_same_width,
     check_unit_rows,
 )
 
-OodMethod = Literal["naive", "hierarchy"]
 
-
-def ood_scores(image_embeddings, dictionary_embeddings, concept_index: int, subtree,
-               method: OodMethod = "hierarchy") -> np.ndarray:
+def ood_scores(image_embeddings: ArrayLike, dictionary_embeddings: ArrayLike, concept_index: int,
+               subtree: ArrayLike,
+               method: str = "hierarchy") -> np.ndarray:
     """In-distribution score of each image for one concept (higher = more in-distribution).
 
     Args:

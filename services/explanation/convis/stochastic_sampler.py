@@ -30,13 +30,14 @@ import math
 from collections.abc import Callable, Sequence
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from cliplens.core.errors import InvalidArgument
+from cliplens.explanation.base.arrays import as_float32
+from cliplens.explanation.base.resample import minmax
 from cliplens.explanation.convis.concept_ranking import ConceptRanker
 from cliplens.explanation.convis.convis_geometry import ConvisGeometry, pixel_coverage
 from cliplens.explanation.convis.grid_accumulator import ConvisMaps
-from cliplens.explanation.surgery.array_checks import as_float32
-from cliplens.explanation.surgery.surgery_maps import minmax
 
 ITERATIONS = 600
 RESTART_EVERY = 100
@@ -45,7 +46,7 @@ GAMMA = 5.0
 WINDOWS_PER_STEP = 10
 
 
-def rank_score(ranks, subtree_size: float, gamma: float = GAMMA) -> np.ndarray:
+def rank_score(ranks: ArrayLike, subtree_size: float, gamma: float = GAMMA) -> np.ndarray:
     """score = 2 (exp(-gamma rank / |S|) [rank < |S|] - 0.5): 1 at rank 0, -1 from rank |S|."""
     values = np.asarray(ranks, dtype=np.float64)
     inside = values < subtree_size
@@ -152,7 +153,7 @@ class StochasticSampler:
         self._pending = boxes
         return boxes.reshape(-1, 4).astype(np.float32)
 
-    def feed(self, embeddings) -> None:
+    def feed(self, embeddings: ArrayLike) -> None:
         """Apply the proposed windows' embeddings ((n_concepts * k', D), normalised)."""
         if self._pending is None:
             raise InvalidArgument("feed: no windows were proposed")
@@ -194,7 +195,8 @@ class StochasticSampler:
 
 
 def stochastic_maps(size: int, encode: Callable[[np.ndarray], np.ndarray],
-                    dictionary_embeddings, subtrees: Sequence, *, iterations: int = ITERATIONS,
+                    dictionary_embeddings: ArrayLike, subtrees: Sequence, *,
+                    iterations: int = ITERATIONS,
                     restart_every: int = RESTART_EVERY, eps: float = EPSILON,
                     gamma: float = GAMMA, windows_per_step: int = WINDOWS_PER_STEP,
                     seed: int = 0, rank_scale: float | None = None) -> ConvisMaps:

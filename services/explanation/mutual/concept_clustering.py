@@ -11,17 +11,21 @@ Labels are int32 per patch: 0..L-1 for concepts, -1 for background.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
+from numpy.typing import ArrayLike
 
 from cliplens.core.errors import InvalidArgument
+from cliplens.explanation.base.resample import minmax
 from cliplens.explanation.mutual.gdc import as_patch_batch
-from cliplens.explanation.surgery.surgery_maps import minmax
 
 DEFAULT_CONCEPTS = 5
 KMEANS_MAX_ITERATIONS = 300
 
 
-def _foreground_rows(features, foreground, grid_hw) -> tuple[np.ndarray, np.ndarray]:
+def _foreground_rows(features: ArrayLike, foreground: ArrayLike,
+                     grid_hw: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
     values, (height, width) = as_patch_batch(features, grid_hw)
     mask = np.asarray(foreground).astype(bool, copy=False).reshape(-1, height, width)
     if mask.shape[0] != values.shape[0]:
@@ -44,7 +48,8 @@ def _check_concepts(count: int) -> int:
     return int(count)
 
 
-def concepts_pca(features, foreground, grid_hw, num_concepts: int = DEFAULT_CONCEPTS
+def concepts_pca(features: ArrayLike, foreground: ArrayLike, grid_hw: Sequence[int],
+                 num_concepts: int = DEFAULT_CONCEPTS
                  ) -> np.ndarray:
     """Concept label per patch by PCA of the foreground features.
 
@@ -113,6 +118,7 @@ def kmeans(points: np.ndarray, count: int, seed: int,
             break
         labels = new
         centres = np.stack([points[labels == c].mean(axis=0) for c in range(count)])
+    assert labels is not None  # the loop runs at least once
     sizes = np.bincount(labels, minlength=count)
     order = np.argsort(-sizes, kind="stable")  # ties: lower cluster id first
     rename = np.empty(count, dtype=np.int32)
@@ -120,7 +126,8 @@ def kmeans(points: np.ndarray, count: int, seed: int,
     return rename[labels]
 
 
-def concepts_kmeans(features, foreground, grid_hw, num_concepts: int = DEFAULT_CONCEPTS, *,
+def concepts_kmeans(features: ArrayLike, foreground: ArrayLike, grid_hw: Sequence[int],
+                    num_concepts: int = DEFAULT_CONCEPTS, *,
                     seed: int = 0) -> np.ndarray:
     """Concept label per patch by k-means of the L2-normalised foreground features.
 

@@ -13,15 +13,17 @@ with OpenCV; for the convex-ish regions concepts are, both give nearly the same 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 from PIL import Image, ImageDraw
 
 from cliplens.core.errors import InvalidArgument
-from cliplens.explanation.metrics.connected_components import largest_component
-from cliplens.explanation.metrics.image_blur import gaussian_blur
-from cliplens.explanation.surgery.array_checks import as_float32, as_hw
+from cliplens.explanation.base.arrays import as_float32, as_hw
+from cliplens.explanation.base.blur import gaussian_blur
+from cliplens.explanation.base.components import largest_component
 
 RED = (255, 0, 0)
 BLUR_KSIZE = 11
@@ -60,7 +62,7 @@ class Ellipse:
         return polygon + polygon[:1]
 
 
-def fit_ellipse(region) -> Ellipse:
+def fit_ellipse(region: ArrayLike) -> Ellipse:
     """The ellipse with the same centre and second moments as a region.
 
     Args:
@@ -107,15 +109,17 @@ def greyscale(image: np.ndarray) -> np.ndarray:
     return np.repeat(grey[..., None], 3, axis=2)
 
 
-def concept_prompt_images(image, concept_mask, *, thickness: int | None = None
-                          ) -> ConceptPrompts:
+def concept_prompt_images(image: ArrayLike, concept_mask: ArrayLike, *,
+                          thickness: int | None = None,
+                          connectivity: int = 4) -> ConceptPrompts:
     """The three prompted images of one concept.
 
     Args:
         image: uint8 (H, W, 3) RGB.
         concept_mask: bool (H, W) at image resolution (see `labels_to_masks`); its largest
-            4-connected region gets the ellipse.
+            connected region gets the ellipse.
         thickness: outline width in pixels (default: 1 per 224 px of the longer side, >= 1).
+        connectivity: of that region, 4 (cliplens) or 8 (the authors' code).
 
     Returns:
         ConceptPrompts; the image is left unchanged.
@@ -128,7 +132,7 @@ def concept_prompt_images(image, concept_mask, *, thickness: int | None = None
     if mask.shape != pixels.shape[:2]:
         raise InvalidArgument(f"concept_mask: expected shape {pixels.shape[:2]} (as the image), "
                               f"got {mask.shape}")
-    ellipse = fit_ellipse(largest_component(mask))
+    ellipse = fit_ellipse(largest_component(mask, connectivity))
     width = thickness or max(1, round(max(pixels.shape[:2]) / 224))
     inside = ellipse.contains(*pixels.shape[:2])[..., None]
     grey = np.where(inside, pixels, greyscale(pixels))
@@ -138,7 +142,7 @@ def concept_prompt_images(image, concept_mask, *, thickness: int | None = None
                           blurred=_draw_outline(blurred, ellipse, width), ellipse=ellipse)
 
 
-def concept_embeddings(prompt_embeddings) -> np.ndarray:
+def concept_embeddings(prompt_embeddings: ArrayLike) -> np.ndarray:
     """Concept embeddings: the mean of each concept's normalised prompt-image embeddings.
 
     The mean is not renormalised (as the authors' code), so its norm shrinks when the three
@@ -157,7 +161,7 @@ def concept_embeddings(prompt_embeddings) -> np.ndarray:
     return (values / norms).mean(axis=1).astype(np.float32)
 
 
-def labels_to_masks(labels, num_concepts: int, out_hw) -> np.ndarray:
+def labels_to_masks(labels: ArrayLike, num_concepts: int, out_hw: Sequence[int]) -> np.ndarray:
     """Per-concept masks at image resolution from a patch-grid label map (nearest neighbour,
     as OpenCV's INTER_NEAREST: output pixel i reads cell floor(i * h / H)).
 

@@ -19,9 +19,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from cliplens.core.errors import InvalidArgument
-from cliplens.explanation.surgery.array_checks import (
+from cliplens.explanation.base.arrays import (
     as_float32,
     check_same_width,
     check_unit_rows,
@@ -35,7 +36,7 @@ PER_CONCEPT = 3
 TEXTUAL_TOP_U = 50
 
 
-def sinkhorn(scores, iterations: int = SINKHORN_ITERATIONS) -> np.ndarray:
+def sinkhorn(scores: ArrayLike, iterations: int = SINKHORN_ITERATIONS) -> np.ndarray:
     """Sinkhorn-Knopp on exp(scores): alternately normalise rows then columns to sum 1.
 
     Args:
@@ -77,7 +78,7 @@ class VisualDescriptors:
     fallback: bool
 
 
-def _check_bank(descriptor_embeddings, descriptors: Sequence[str]) -> np.ndarray:
+def _check_bank(descriptor_embeddings: ArrayLike, descriptors: Sequence[str]) -> np.ndarray:
     bank = as_float32("descriptor_embeddings", descriptor_embeddings, ndim=2)
     if len(descriptors) != bank.shape[0]:
         raise InvalidArgument(f"descriptors: expected {bank.shape[0]} texts (one per embedding), "
@@ -85,11 +86,13 @@ def _check_bank(descriptor_embeddings, descriptors: Sequence[str]) -> np.ndarray
     return bank
 
 
-def retrieve_visual_descriptors(concept_embeddings, image_embedding, descriptor_embeddings,
+def retrieve_visual_descriptors(concept_embeddings: ArrayLike, image_embedding: ArrayLike,
+                                descriptor_embeddings: ArrayLike,
                                 descriptors: Sequence[str], *, top: int = TOP_DESCRIPTORS,
                                 margin: float | None = RELEVANCE_MARGIN, scale: float = SCALE,
                                 sinkhorn_iterations: int = SINKHORN_ITERATIONS,
-                                per_concept: int = PER_CONCEPT) -> VisualDescriptors:
+                                per_concept: int = PER_CONCEPT,
+                                relevance_embeddings: ArrayLike | None = None) -> VisualDescriptors:
     """D_v of one image from its visual concepts.
 
     Args:
@@ -102,6 +105,9 @@ def retrieve_visual_descriptors(concept_embeddings, image_embedding, descriptor_
         scale: 2.5, for the transport logits and for the relevance.
         sinkhorn_iterations: 1,000.
         per_concept: descriptors each concept takes from the plan (3).
+        relevance_embeddings: (M, D) L2-normalised embeddings the relevance to the image is
+            scored with (the filter and D_v's order); None: `descriptor_embeddings`. The
+            authors' code scores the raw descriptor text here, the bank's templated one above.
     """
     concepts = as_float32("concept_embeddings", concept_embeddings, ndim=2)
     image = as_float32("image_embedding", image_embedding, ndim=1)
@@ -115,7 +121,14 @@ def retrieve_visual_descriptors(concept_embeddings, image_embedding, descriptor_
         if value < 1:
             raise InvalidArgument(f"{name}: expected >= 1, got {value}")
     similarity = concepts.astype(np.float64) @ bank.T.astype(np.float64)  # (L, M)
-    relevance_all = bank.astype(np.float64) @ image.astype(np.float64)  # (M,)
+    scored = bank
+    if relevance_embeddings is not None:
+        scored = as_float32("relevance_embeddings", relevance_embeddings, ndim=2)
+        if scored.shape != bank.shape:
+            raise InvalidArgument(f"relevance_embeddings: expected shape {bank.shape} (as "
+                                  f"descriptor_embeddings), got {scored.shape}")
+        check_unit_rows("relevance_embeddings", scored)
+    relevance_all = scored.astype(np.float64) @ image.astype(np.float64)  # (M,)
     shortlist = _top_indices(similarity, min(top, bank.shape[0]))
     common = shortlist[0]
     for row in shortlist[1:]:
@@ -150,7 +163,8 @@ def _rank_by_relevance(per_concept: list[list[int]], relevance_all: np.ndarray,
                              candidates=candidates, fallback=fallback)
 
 
-def concept_importance(concept_embeddings, image_embedding, descriptor_embeddings,
+def concept_importance(concept_embeddings: ArrayLike, image_embedding: ArrayLike,
+                       descriptor_embeddings: ArrayLike,
                        per_concept: Sequence[Sequence[int]]) -> np.ndarray:
     """cos(image, concept) x cos(image, the concept's first descriptor), per concept.
 
@@ -185,7 +199,8 @@ class TextualDescriptors:
     indices: np.ndarray
 
 
-def textual_descriptors(class_embedding, descriptor_embeddings, descriptors: Sequence[str],
+def textual_descriptors(class_embedding: ArrayLike, descriptor_embeddings: ArrayLike,
+                        descriptors: Sequence[str],
                         u: int = TEXTUAL_TOP_U) -> TextualDescriptors:
     """D_y: the top-u descriptors by cosine to the predicted class's text embedding.
 

@@ -3,8 +3,8 @@
 Rows are L2-normalised, so A = f f^T is the patches' cosine affinity; its eigenvectors are the
 left singular vectors of f. The second one splits the patches in two (Fiedler-like); its sign
 is arbitrary, so it is fixed by which side is larger, and foreground = value >= 0. Each image
-then keeps its largest 4-connected foreground component, plus the second largest when it has at
-least 5 patches.
+then keeps its largest connected foreground component (4-connected by default; the authors'
+code uses 8), plus the second largest when it has at least 5 patches.
 
 The sign rule: specs/mutual_knowledge.md says the majority is made positive (`"majority"`).
 The authors' code (`get_pca_features`) does the opposite: it negates the component when more
@@ -14,20 +14,23 @@ what their CorLoc ablation measured. Both are offered; see `DEFAULT_POSITIVE`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Literal
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from cliplens.core.errors import InvalidArgument
-from cliplens.explanation.metrics.connected_components import largest_components
-from cliplens.explanation.surgery.array_checks import as_float32, as_hw
+from cliplens.explanation.base.arrays import as_float32, as_hw
+from cliplens.explanation.base.components import largest_components
 
 PositiveSide = Literal["majority", "minority"]
 DEFAULT_POSITIVE: PositiveSide = "majority"
 SECOND_COMPONENT_MIN_PATCHES = 5
 
 
-def as_patch_batch(features, grid_hw) -> tuple[np.ndarray, tuple[int, int]]:
+def as_patch_batch(features: ArrayLike, grid_hw: Sequence[int]) -> tuple[np.ndarray,
+                   tuple[int, int]]:
     """Features as float32 (B, N, C) checked against the (h, w) grid, and the grid."""
     values = as_float32("features", features, ndim=(2, 3))
     height, width = as_hw("grid_hw", grid_hw)
@@ -41,7 +44,7 @@ def as_patch_batch(features, grid_hw) -> tuple[np.ndarray, tuple[int, int]]:
     return values, (height, width)
 
 
-def fiedler_component(features) -> np.ndarray:
+def fiedler_component(features: ArrayLike) -> np.ndarray:
     """float64 (M,): the second left singular vector of the row-normalised (M, C) features,
     with the sign SVD happened to give."""
     rows = as_float32("features", features, ndim=2).astype(np.float64)
@@ -77,9 +80,9 @@ def fix_sign(component: np.ndarray, positive: PositiveSide = DEFAULT_POSITIVE) -
     return -component if flip else component
 
 
-def keep_main_regions(mask: np.ndarray) -> np.ndarray:
-    """The largest 4-connected region, plus the second when it has >= 5 patches."""
-    regions = largest_components(mask, 2, connectivity=4)
+def keep_main_regions(mask: np.ndarray, connectivity: int = 4) -> np.ndarray:
+    """The largest connected region, plus the second when it has >= 5 patches."""
+    regions = largest_components(mask, 2, connectivity=connectivity)
     kept = np.zeros(mask.shape, dtype=bool)
     if regions:
         kept |= regions[0]
@@ -88,7 +91,9 @@ def keep_main_regions(mask: np.ndarray) -> np.ndarray:
     return kept
 
 
-def gdc_foreground(features, grid_hw, *, positive: PositiveSide = DEFAULT_POSITIVE) -> np.ndarray:
+def gdc_foreground(features: ArrayLike, grid_hw: Sequence[int], *,
+                   positive: PositiveSide = DEFAULT_POSITIVE,
+                   connectivity: int = 4) -> np.ndarray:
     """Foreground patches of B images analysed together (a class analysis pools them).
 
     Args:
@@ -97,6 +102,7 @@ def gdc_foreground(features, grid_hw, *, positive: PositiveSide = DEFAULT_POSITI
             grid order; N = h * w.
         grid_hw: (h, w).
         positive: which side of the second component is foreground (see the module docstring).
+        connectivity: of the regions kept, 4 (cliplens) or 8 (the authors' code).
 
     Returns:
         bool (B, h, w). An image may have no foreground patch at all.
@@ -105,4 +111,4 @@ def gdc_foreground(features, grid_hw, *, positive: PositiveSide = DEFAULT_POSITI
     batch = values.shape[0]
     component = fix_sign(fiedler_component(values.reshape(batch * height * width, -1)), positive)
     raw = (component >= 0).reshape(batch, height, width)
-    return np.stack([keep_main_regions(image) for image in raw])
+    return np.stack([keep_main_regions(image, connectivity) for image in raw])

@@ -44,7 +44,7 @@ def softmax(x: np.ndarray) -> np.ndarray:
 async def zero_shot(peers: Peers, cache: EmbeddingCache, *, model: str,
                     images: Sequence[InputImage], labels: Sequence[str],
                     templates: Sequence[str] = (), max_labels: int = 1000,
-                    timeout=None) -> ZeroShot:
+                    timeout: float | None = None) -> ZeroShot:
     """Prompt-ensembled zero-shot classification of each image over the labels."""
     texts = await resolve_labels(peers, labels, max_labels=max_labels, timeout=timeout)
     info = await peers.model_info(model, timeout=timeout)
@@ -58,7 +58,8 @@ async def zero_shot(peers: Peers, cache: EmbeddingCache, *, model: str,
 
 
 async def rank(peers: Peers, *, model: str, images: Sequence[InputImage],
-               texts: Sequence[str], timeout=None):
+               texts: Sequence[str], timeout: float | None = None
+               ) -> tuple[common_pb2.ModelRef, np.ndarray]:
     """Cosine similarities (N, M) between images and texts."""
     if not texts:
         raise InvalidArgument("texts: expected at least one text, got none")

@@ -6,6 +6,7 @@ one ConVis pass ranks every concept of that image.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import time
 from collections import defaultdict
@@ -15,18 +16,23 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from cliplens.core.errors import InvalidArgument
-from cliplens.explanation import metrics as m
+from cliplens.explanation import evaluation
 from cliplens.explanation.cache import EmbeddingCache
+from cliplens.explanation.methods import SURGERY_MODES, TEMPLATE_SETS, MapMethod, map_method
 from cliplens.explanation.peers import Peers
 from cliplens.explanation.pipelines.common import InputImage
-from cliplens.explanation.pipelines.convis import ConvisOutcome, Progress, convis_maps
-from cliplens.explanation.pipelines.surgery import surgery_maps
-from cliplens.explanation.texts import is_synset_id, resolve_labels
+from cliplens.explanation.pipelines.convis import (
+    ConvisOptions,
+    ConvisOutcome,
+    ConvisSettings,
+    Progress,
+    convis_maps,
+)
+from cliplens.explanation.pipelines.surgery import SurgeryOptions, surgery_maps
+from cliplens.explanation.texts import resolve_labels
+from cliplens.lexicon.ids import is_synset_id
+from cliplens.v1 import common_pb2
 from cliplens.v1 import explanation_pb2 as pb
-
-CONVIS_MODES = {pb.MAP_METHOD_CONVIS_GRID: pb.CONVIS_MODE_GRID,
-                pb.MAP_METHOD_CONVIS_STOCHASTIC: pb.CONVIS_MODE_STOCHASTIC,
-                pb.MAP_METHOD_CONVIS_DENSE: pb.CONVIS_MODE_DENSE}
 
 
 @dataclass(frozen=True)
@@ -54,72 +60,124 @@ class MethodResult:
 class LocalizationOutcome:
     """Scores of every method, the model that made the maps, the parameters used."""
 
-    model: object
+    model: common_pb2.ModelRef | None
     results: list[MethodResult]
     parameters: dict[str, str]
+
+
+@dataclass(frozen=True)
+class EvaluationSettings:
+    """What every method of one evaluation shares."""
+
+    labels: tuple[str, ...] = ()  # surgery's label set (empty: each image's own concepts)
+    surgery_mode: int = pb.SURGERY_MODE_LABEL_SET
+    template_set: int = 0
+    dictionary: str = ""
+    seed: int = 0
+    convis: ConvisSettings = ConvisSettings()
+
+    def __post_init__(self) -> None:
+        SURGERY_MODES.check(self.surgery_mode, field="surgery_mode")
+        TEMPLATE_SETS.check(self.template_set, field="template_set")
 
 
 def _image_key(image: InputImage) -> str:
     return hashlib.sha256(image.data).hexdigest()
 
 
-async def _maps_for(peers, cache, method: int, *, model: str, images: dict[str, InputImage],
-                    wanted: dict[str, list[str]], labels: Sequence[str], surgery_mode: int,
-                    dictionary: str, seed: int, options: dict, timeout):
+async def _convis_maps(peers: Peers, cache: EmbeddingCache, method: MapMethod, *, model: str,
+                       image: InputImage, concepts: list[str], settings: EvaluationSettings,
+                       timeout: float | None) -> tuple[list[np.ndarray], common_pb2.ModelRef]:
+    options = ConvisOptions.create(concepts, dictionary=settings.dictionary, mode=method.mode,
+                                   seed=settings.seed)
+    outcome = None
+    async for event in convis_maps(peers, cache, model=model, image=image, options=options,
+                                   settings=settings.convis, timeout=timeout):
+        if isinstance(event, ConvisOutcome):
+            outcome = event
+    assert outcome is not None
+    return list(outcome.full), outcome.model
+
+
+async def _surgery_maps(peers: Peers, cache: EmbeddingCache, method: MapMethod, *, model: str,
+                        image: InputImage, concepts: list[str], texts: dict[str, str],
+                        settings: EvaluationSettings,
+                        timeout: float | None) -> tuple[list[np.ndarray], common_pb2.ModelRef]:
+    mode = method.mode or settings.surgery_mode
+    labels = list(settings.labels) or [texts[c] for c in concepts]
+    if mode == pb.SURGERY_MODE_LABEL_SET and len(labels) < 2:
+        mode = pb.SURGERY_MODE_SINGLE_TEXT
+    out = await surgery_maps(peers, cache, model=model, images=[image], labels=labels,
+                             options=SurgeryOptions(mode=mode,
+                                                    template_set=settings.template_set),
+                             max_labels=len(labels), timeout=timeout)
+    maps = []
+    for concept in concepts:
+        if texts[concept] not in out.labels:
+            raise InvalidArgument(f"samples: concept {concept!r} ({texts[concept]!r}) is not in "
+                                  f"the label set {out.labels}")
+        maps.append(out.fulls[0][out.labels.index(texts[concept])])
+    return maps, out.model
+
+
+async def _maps_for(peers: Peers, cache: EmbeddingCache, method: MapMethod, *, model: str,
+                    images: dict[str, InputImage], wanted: dict[str, list[str]],
+                    texts: dict[str, str], settings: EvaluationSettings,
+                    timeout: float | None
+                    ) -> tuple[dict[tuple[str, str], np.ndarray], common_pb2.ModelRef | None]:
     """Maps keyed by (image key, concept) for one method, and the model that made them."""
     maps: dict[tuple[str, str], np.ndarray] = {}
     ref = None
     for key, concepts in wanted.items():
-        image = images[key]
-        if method in CONVIS_MODES:
-            outcome = None
-            async for event in convis_maps(peers, cache, model=model, image=image,
-                                           concepts=concepts, dictionary=dictionary,
-                                           mode=CONVIS_MODES[method], seed=seed, iterations=0,
-                                           text_mode=0, padding=0, timeout=timeout, **options):
-                if isinstance(event, ConvisOutcome):
-                    outcome = event
-            ref = outcome.model
-            for concept, full in zip(concepts, outcome.full, strict=True):
-                maps[(key, concept)] = full
+        if method.family == "convis":
+            found, ref = await _convis_maps(peers, cache, method, model=model,
+                                            image=images[key], concepts=concepts,
+                                            settings=settings, timeout=timeout)
         else:
-            mode = pb.SURGERY_MODE_RAW if method == pb.MAP_METHOD_RAW else surgery_mode
-            texts = list(labels) or list(concepts)
-            if mode == pb.SURGERY_MODE_LABEL_SET and len(texts) < 2:
-                mode = pb.SURGERY_MODE_SINGLE_TEXT
-            out = await surgery_maps(peers, cache, model=model, images=[image], labels=texts,
-                                     mode=mode, timeout=timeout)
-            ref = out.model
-            resolved = await resolve_labels(peers, concepts, max_labels=len(concepts),
-                                            timeout=timeout)
-            for concept, text in zip(concepts, resolved, strict=True):
-                if text not in out.labels:
-                    raise InvalidArgument(f"samples: concept {concept!r} ({text!r}) is not in "
-                                          f"the label set {out.labels}")
-                maps[(key, concept)] = out.fulls[0][out.labels.index(text)]
+            found, ref = await _surgery_maps(peers, cache, method, model=model,
+                                             image=images[key], concepts=concepts, texts=texts,
+                                             settings=settings, timeout=timeout)
+        maps.update({(key, c): m for c, m in zip(concepts, found, strict=True)})
     return maps, ref
 
 
-async def evaluate_localization(peers: Peers, cache: EmbeddingCache, *, model: str,
-                                samples: Sequence[Sample], methods: Sequence[int],
-                                labels: Sequence[str], surgery_mode: int, dictionary: str,
-                                seed: int, convis_options: dict,
-                                timeout=None) -> AsyncIterator[Progress | LocalizationOutcome]:
-    """Pointing game and MaxBoxAcc of each method over the samples."""
+def _check(samples: Sequence[Sample], methods: Sequence[int]) -> list[MapMethod]:
     if not samples:
         raise InvalidArgument("samples: expected at least one sample, got none")
     if not methods:
         raise InvalidArgument("methods: expected at least one method, got none")
-    for i, method in enumerate(methods):
-        if method not in (pb.MAP_METHOD_RAW, pb.MAP_METHOD_SURGERY, *CONVIS_MODES):
-            raise InvalidArgument(f"methods[{i}]: unknown value {method}")
+    chosen = [map_method(m, field=f"methods[{i}]") for i, m in enumerate(methods)]
+    convis_asked = any(m.family == "convis" for m in chosen)
     for i, s in enumerate(samples):
         if s.mask is not None and s.mask.shape != s.image.size:
             raise InvalidArgument(f"samples[{i}].mask: expected shape {s.image.size}, "
                                   f"got {s.mask.shape}")
-        if any(method in CONVIS_MODES for method in methods) and not is_synset_id(s.concept):
+        if convis_asked and not is_synset_id(s.concept):
             raise InvalidArgument(f"samples[{i}].concept: ConVis needs a synset id, "
                                   f"got {s.concept!r}")
+    return chosen
+
+
+def _score(method: MapMethod, maps: dict, samples: Sequence[Sample],
+           seconds: float) -> MethodResult:
+    per_sample = [maps[(_image_key(s.image), s.concept)] for s in samples]
+    pairs = list(zip(per_sample, samples, strict=True))
+    hits = [bool(evaluation.pointing_game(mp, s.mask)) for mp, s in pairs if s.mask is not None]
+    with_boxes = [(mp, s.boxes) for mp, s in pairs if len(s.boxes)]
+    box_acc = (evaluation.max_box_acc([mp for mp, _ in with_boxes],
+                                      [b for _, b in with_boxes]).score
+               if with_boxes else float("nan"))
+    return MethodResult(method.value, float(np.mean(hits)) if hits else float("nan"),
+                        float(box_acc), seconds, hits)
+
+
+async def evaluate_localization(peers: Peers, cache: EmbeddingCache, *, model: str,
+                                samples: Sequence[Sample], methods: Sequence[int],
+                                settings: EvaluationSettings = EvaluationSettings(),
+                                timeout: float | None = None
+                                ) -> AsyncIterator[Progress | LocalizationOutcome]:
+    """Pointing game and MaxBoxAcc of each method over the samples."""
+    chosen = _check(samples, methods)
     images: dict[str, InputImage] = {}
     wanted: dict[str, list[str]] = defaultdict(list)
     for s in samples:
@@ -127,28 +185,26 @@ async def evaluate_localization(peers: Peers, cache: EmbeddingCache, *, model: s
         images[key] = s.image
         if s.concept not in wanted[key]:
             wanted[key].append(s.concept)
+    concepts = list(dict.fromkeys(s.concept for s in samples))
+    texts: dict[str, str] = {}
+    if any(m.family == "surgery" for m in chosen):  # every label resolved once, up front
+        texts = dict(zip(concepts, await resolve_labels(peers, concepts,
+                                                        max_labels=len(concepts),
+                                                        timeout=timeout), strict=True))
+        if settings.labels:
+            settings = dataclasses.replace(settings, labels=tuple(await resolve_labels(
+                peers, settings.labels, max_labels=len(settings.labels), timeout=timeout)))
     started = time.perf_counter()
     results, ref = [], None
-    for done, method in enumerate(methods):
-        yield Progress(pb.MapMethod.Name(method), done, len(methods),
-                       time.perf_counter() - started)
+    for done, method in enumerate(chosen):
+        yield Progress(method.name, done, len(chosen), time.perf_counter() - started)
         t0 = time.perf_counter()
         maps, ref = await _maps_for(peers, cache, method, model=model, images=images,
-                                    wanted=wanted, labels=labels, surgery_mode=surgery_mode,
-                                    dictionary=dictionary, seed=seed, options=convis_options,
+                                    wanted=wanted, texts=texts, settings=settings,
                                     timeout=timeout)
-        seconds = time.perf_counter() - t0
-        per_sample = [maps[(_image_key(s.image), s.concept)] for s in samples]
-        hits = [bool(m.pointing_game(mp, s.mask)) for mp, s in zip(per_sample, samples,
-                                                                    strict=True)
-                if s.mask is not None]
-        with_boxes = [(mp, s.boxes) for mp, s in zip(per_sample, samples, strict=True)
-                      if len(s.boxes)]
-        box_acc = (m.max_box_acc([mp for mp, _ in with_boxes], [b for _, b in with_boxes]).score
-                   if with_boxes else float("nan"))
-        results.append(MethodResult(method, float(np.mean(hits)) if hits else float("nan"),
-                                    float(box_acc), seconds, hits))
+        results.append(_score(method, maps, samples, time.perf_counter() - t0))
     yield LocalizationOutcome(ref, results, {
-        "samples": str(len(samples)), "images": str(len(images)), "seed": str(seed),
-        "surgery_mode": pb.SurgeryMode.Name(surgery_mode or pb.SURGERY_MODE_LABEL_SET),
-        "dictionary": dictionary or "(model default)"})
+        "samples": str(len(samples)), "images": str(len(images)), "seed": str(settings.seed),
+        "surgery_mode": SURGERY_MODES.name(settings.surgery_mode),
+        "template_set": TEMPLATE_SETS.name(settings.template_set),
+        "dictionary": settings.dictionary or "(model default)"})

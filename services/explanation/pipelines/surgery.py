@@ -9,21 +9,38 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from cliplens.core.errors import InvalidArgument
-from cliplens.explanation import surgery as math
+from cliplens.explanation import surgery
 from cliplens.explanation.cache import EmbeddingCache
+from cliplens.explanation.methods import SURGERY_MODES
 from cliplens.explanation.peers import Peers
 from cliplens.explanation.pipelines.common import InputImage, dense_input_size
-from cliplens.explanation.texts import (
-    check_templates,
-    class_embeddings,
-    default_templates,
-    resolve_labels,
-)
+from cliplens.explanation.texts import choose_templates, class_embeddings, resolve_labels
 from cliplens.v1 import common_pb2
 from cliplens.v1 import explanation_pb2 as pb
 
-MODES = {pb.SURGERY_MODE_LABEL_SET: "label_set", pb.SURGERY_MODE_SINGLE_TEXT: "single_text",
-         pb.SURGERY_MODE_RAW: "raw"}
+# The template set when neither the caller nor the model names templates: see the README's
+# table of the papers' choices for the measurement behind it.
+DEFAULT_TEMPLATE_SET = pb.TEMPLATE_SET_OPENAI_IMAGENET
+
+
+@dataclass(frozen=True)
+class SurgeryOptions:
+    """How to draw the maps: the mode (0: by label count), templates and point prompts."""
+
+    mode: int = 0
+    templates: tuple[str, ...] = ()
+    template_set: int = 0
+    points: bool = False
+    point_threshold: float = 0.0
+    point_queries: tuple[str, ...] = ()
+
+    @classmethod
+    def from_proto(cls, r: pb.SurgeryRequest) -> SurgeryOptions:
+        """The options of a SurgeryRequest (unknown enum values are INVALID_ARGUMENT)."""
+        return cls(mode=SURGERY_MODES.check(r.mode, field="mode"),
+                   templates=tuple(r.templates), template_set=r.template_set,
+                   points=r.point_prompts, point_threshold=r.point_threshold,
+                   point_queries=tuple(r.point_queries))
 
 
 @dataclass
@@ -40,22 +57,21 @@ class SurgeryMaps:
 
 
 async def surgery_maps(peers: Peers, cache: EmbeddingCache, *, model: str,
-                       images: Sequence[InputImage], labels: Sequence[str], mode: int,
-                       templates: Sequence[str] = (), point_threshold: float = 0.0,
-                       point_queries: Sequence[str] = (), want_points: bool = False,
-                       max_labels: int = 1000, timeout=None) -> SurgeryMaps:
+                       images: Sequence[InputImage], labels: Sequence[str],
+                       options: SurgeryOptions = SurgeryOptions(), max_labels: int = 1000,
+                       timeout: float | None = None) -> SurgeryMaps:
     """Compute CLIP Surgery (or raw baseline) maps; mode UNSPECIFIED picks by label count."""
     texts = await resolve_labels(peers, labels, max_labels=max_labels, timeout=timeout)
+    mode = SURGERY_MODES.check(options.mode, field="mode")
     if mode == pb.SURGERY_MODE_UNSPECIFIED:
         mode = pb.SURGERY_MODE_LABEL_SET if len(texts) >= 2 else pb.SURGERY_MODE_SINGLE_TEXT
-    if mode not in MODES:
-        raise InvalidArgument(f"mode: unknown value {mode}")
     if mode == pb.SURGERY_MODE_LABEL_SET and len(texts) < 2:
         raise InvalidArgument(
             f"labels: label-set mode needs at least 2 labels, got {len(texts)} "
             "(use single-text mode for one)")
     info = await peers.model_info(model, timeout=timeout)
-    templates = check_templates(templates) if templates else default_templates(info)
+    templates = choose_templates(info, options.templates, options.template_set,
+                                 default_set=DEFAULT_TEMPLATE_SET)
     fingerprint = info.ref.fingerprint
     text = await class_embeddings(peers, cache, model, fingerprint, texts, templates,
                                   timeout=timeout)
@@ -78,18 +94,19 @@ async def surgery_maps(peers: Peers, cache: EmbeddingCache, *, model: str,
         result.model = dense.model
         tokens = dense.tokens / np.linalg.norm(dense.tokens, axis=-1, keepdims=True).clip(1e-12)
         if mode == pb.SURGERY_MODE_LABEL_SET:
-            similarity = math.feature_surgery(tokens, text)
+            similarity = surgery.feature_surgery(tokens, text)
         elif mode == pb.SURGERY_MODE_SINGLE_TEXT:
-            similarity = math.single_text_similarity(tokens, text, empty)
+            assert empty is not None  # embedded above for this mode
+            similarity = surgery.single_text_similarity(tokens, text, empty)
         else:
-            similarity = math.raw_similarity(tokens, text)
+            similarity = surgery.raw_similarity(tokens, text)
         for j, i in enumerate(indices):
-            maps = math.similarity_maps(similarity[j:j + 1], dense.grid, images[i].size)
+            maps = surgery.similarity_maps(similarity[j:j + 1], dense.grid, images[i].size)
             result.grids[i], result.fulls[i] = maps.grid[0], maps.full[0]
-            if want_points:
-                result.points[i] = _points(maps.full[0], images[i].size, texts, point_queries,
-                                           point_threshold)
-    result.parameters = {"mode": MODES[mode], "templates": str(len(templates)),
+            if options.points:
+                result.points[i] = _points(maps.full[0], images[i].size, texts,
+                                           options.point_queries, options.point_threshold)
+    result.parameters = {"mode": SURGERY_MODES.name(mode), "templates": str(len(templates)),
                          "grid": f"{dense.grid[0]}x{dense.grid[1]}"}
     return result
 
@@ -100,10 +117,10 @@ def _points(fulls: np.ndarray, image_hw: tuple[int, int], texts: list[str],
     threshold = threshold or 0.8
     out = []
     for query in queries or texts:
-        indices = math.parse_point_query(query, texts)
+        indices = surgery.parse_point_query(query, texts)
         if len(indices) == 1:
-            points = math.point_prompts(fulls[indices[0]], image_hw, threshold)
+            points = surgery.point_prompts(fulls[indices[0]], image_hw, threshold)
         else:
-            points = math.combined_point_prompts(fulls[indices], image_hw, threshold)
+            points = surgery.combined_point_prompts(fulls[indices], image_hw, threshold)
         out.append((query, points.positive, points.negative))
     return out

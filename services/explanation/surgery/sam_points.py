@@ -6,10 +6,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from cliplens.core.errors import InvalidArgument
-from cliplens.explanation.surgery.array_checks import as_float32, as_hw
-from cliplens.explanation.surgery.surgery_maps import minmax, resize_bilinear
+from cliplens.explanation.base.arrays import as_float32, as_hw
+from cliplens.explanation.base.resample import minmax, resize_bilinear
 
 DEFAULT_THRESHOLD = 0.8
 DOWNSAMPLE = 2
@@ -36,10 +37,11 @@ def _cells(map2d: np.ndarray) -> tuple[np.ndarray, tuple[int, int]]:
 
 def _count(cells: np.ndarray, threshold: float) -> int:
     """n = min(#cells >= threshold, cells / 2)."""
-    return int(min(np.count_nonzero(cells >= threshold), cells.size // 2))
+    return min(int(np.count_nonzero(cells >= threshold)), cells.size // 2)
 
 
-def _centres(indices: np.ndarray, coarse_hw: tuple[int, int], image_hw: tuple[int, int]):
+def _centres(indices: np.ndarray, coarse_hw: tuple[int, int],
+             image_hw: tuple[int, int]) -> np.ndarray:
     rows, cols = np.divmod(indices, coarse_hw[1])
     x = (cols + 0.5) * (image_hw[1] / coarse_hw[1])
     y = (rows + 0.5) * (image_hw[0] / coarse_hw[0])
@@ -52,7 +54,8 @@ def _check_threshold(threshold: float) -> float:
     return float(threshold)
 
 
-def point_prompts(map2d, image_hw, threshold: float = DEFAULT_THRESHOLD) -> PointPrompts:
+def point_prompts(map2d: ArrayLike, image_hw: Sequence[int],
+                  threshold: float = DEFAULT_THRESHOLD) -> PointPrompts:
     """Positive and negative point prompts from one map.
 
     Downsample the map x2, min-max scale it, n = min(#cells >= threshold, cells / 2); the top-n
@@ -75,7 +78,8 @@ def point_prompts(map2d, image_hw, threshold: float = DEFAULT_THRESHOLD) -> Poin
                         negative=_centres(weakest, coarse_hw, size))
 
 
-def combined_point_prompts(maps, image_hw, threshold: float = DEFAULT_THRESHOLD) -> PointPrompts:
+def combined_point_prompts(maps: ArrayLike, image_hw: Sequence[int],
+                           threshold: float = DEFAULT_THRESHOLD) -> PointPrompts:
     """Point prompts for a combined query such as "person+bench".
 
     Positives are the top cells of each class's map (in class order); negatives are the bottom

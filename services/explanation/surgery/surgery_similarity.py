@@ -8,15 +8,16 @@ read it, and `similarity_maps` drops it.
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from cliplens.core.errors import InvalidArgument
-from cliplens.explanation.surgery.array_checks import as_float32, check_same_width, check_unit_rows
+from cliplens.explanation.base.arrays import as_float32, check_same_width, check_unit_rows
 
 # The paper's softmax scale over the class token's similarities (its `t`).
 SOFTMAX_SCALE = 2.0
 
 
-def _tokens_and_text(image_tokens, text) -> tuple[np.ndarray, np.ndarray]:
+def _tokens_and_text(image_tokens: ArrayLike, text: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     tokens = as_float32("image_tokens", image_tokens, ndim=3)
     texts = as_float32("text", text, ndim=2)
     check_same_width("image_tokens", tokens, "text", texts)
@@ -25,7 +26,7 @@ def _tokens_and_text(image_tokens, text) -> tuple[np.ndarray, np.ndarray]:
     return tokens, texts
 
 
-def raw_similarity(image_tokens, text) -> np.ndarray:
+def raw_similarity(image_tokens: ArrayLike, text: ArrayLike) -> np.ndarray:
     """Plain cosine similarity of every token with every text: the no-surgery baseline.
 
     Args:
@@ -39,7 +40,7 @@ def raw_similarity(image_tokens, text) -> np.ndarray:
     return (tokens @ texts.T).astype(np.float32, copy=False)
 
 
-def feature_surgery(image_tokens, text) -> np.ndarray:
+def feature_surgery(image_tokens: ArrayLike, text: ArrayLike) -> np.ndarray:
     """Feature surgery over a label set (K >= 2), per image.
 
     p = softmax(2 F_cls T^T) over the K classes, w = p / mean(p), s = F T^T, and
@@ -74,7 +75,8 @@ def feature_surgery(image_tokens, text) -> np.ndarray:
     return (weighted - weighted.mean(axis=-1, keepdims=True)).astype(np.float32)
 
 
-def single_text_similarity(image_tokens, text, empty) -> np.ndarray:
+def single_text_similarity(image_tokens: ArrayLike, text: ArrayLike,
+                           empty: ArrayLike) -> np.ndarray:
     """Surgery for one text or a free vocabulary: S = F (T - T_empty)^T.
 
     The redundant feature is the embedding of the empty string "" through the same template

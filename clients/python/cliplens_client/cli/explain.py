@@ -5,23 +5,35 @@ from __future__ import annotations
 from pathlib import Path
 
 from cliplens.client.cli.common import CommandError, Progress, client, emit
+from cliplens.explanation.methods import (
+    CONCEPT_METHODS,
+    EXPLANATIONS,
+    FAMILIES,
+    TEMPLATE_SETS,
+)
+
+MODES = tuple(dict.fromkeys(mode for modes in FAMILIES.values() for mode in modes))
 
 
 def register(sub) -> None:
     """Add the `explain` command."""
     p = sub.add_parser("explain", help="explain what the model sees in an image")
     p.add_argument("image", type=Path)
-    p.add_argument("--method", choices=("surgery", "convis", "mutual"), default="surgery")
+    p.add_argument("--method", choices=EXPLANATIONS, default="surgery")
     p.add_argument("--concept", action="append", default=[],
                    help="WordNet synset (car.n.01, n02958343) or, for surgery, free text; "
                         "repeat for several")
     p.add_argument("--labels", nargs="+", default=[],
                    help="surgery label set / mutual-knowledge zero-shot classes")
-    p.add_argument("--mode", default=None,
-                   help="surgery: auto|label_set|single_text|raw; convis: grid|stochastic|dense")
+    p.add_argument("--mode", default=None, choices=MODES,
+                   help="; ".join(f"{family}: {'|'.join(modes)}"
+                                  for family, modes in FAMILIES.items()))
+    p.add_argument("--template-set", choices=TEMPLATE_SETS.names, default="default",
+                   help="surgery: the prompt templates (default: the model's own, else the "
+                        "service's default set)")
     p.add_argument("--dictionary", default="", help="ConVis dictionary id")
     p.add_argument("--bank", default="", help="descriptor bank id (mutual)")
-    p.add_argument("--concepts-method", choices=("pca", "kmeans"), default="pca")
+    p.add_argument("--concepts-method", choices=CONCEPT_METHODS.names, default="pca")
     p.add_argument("--evaluate", action="store_true", help="mutual: deletion/insertion curves")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--model", default="", help="model name (default: the service's default)")
@@ -42,6 +54,10 @@ def _outputs(out: Path | None, image: Path, names: list[str], method: str) -> li
 def _explain(args) -> None:
     if not args.image.is_file():
         raise CommandError(f"no such image: {args.image}", 2)
+    modes = FAMILIES.get(args.method, ())
+    if args.mode is not None and args.mode not in modes:
+        raise CommandError(f"--mode {args.mode}: {args.method} takes "
+                           f"{'|'.join(modes) or 'no mode'}", 2)
     with client(args) as c:
         if args.method == "surgery":
             return _surgery(args, c)
@@ -55,7 +71,7 @@ def _surgery(args, c) -> None:
     if not labels:
         raise CommandError("give --concept (or --labels) to explain", 2)
     result = c.surgery(args.image, labels, mode=args.mode or "auto", overlay=True,
-                       model=args.model)
+                       template_set=args.template_set, model=args.model)
     maps = result.maps[0]
     wanted = args.concept or labels
     chosen = [m for m, label in zip(maps, labels, strict=True) if label in wanted]

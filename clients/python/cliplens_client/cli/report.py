@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from cliplens.client.cli.common import CommandError, Progress, client, emit
+from cliplens.explanation.methods import CONVIS_MODES
 
 
 def register(sub) -> None:
@@ -16,7 +17,7 @@ def register(sub) -> None:
                    help="zero-shot classes (synset ids such as car.n.01 enable ConVis and "
                         "WordNet descriptors)")
     p.add_argument("--out", type=Path, default=None, help="HTML file (default IMAGE.html)")
-    p.add_argument("--convis-mode", choices=("grid", "stochastic", "dense"), default="grid")
+    p.add_argument("--convis-mode", choices=CONVIS_MODES.names, default="grid")
     p.add_argument("--model", default="")
     p.set_defaults(func=_report)
 

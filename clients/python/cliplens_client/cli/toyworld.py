@@ -25,6 +25,10 @@ def register(sub) -> None:
                                                   " (e.g. --seed 0 --out DIR)")
     tr.set_defaults(func=_train)
 
+    fa = tw.add_parser("facts", help="rewrite the toyworld classes' WordNet facts "
+                                     "(wordnet_facts.json) from the lexicon's WordNet")
+    fa.set_defaults(func=_facts)
+
     rd = tw.add_parser("render", help="draw one scene with its masks")
     rd.add_argument("--split", default="heldout", choices=("train", "heldout", "examples"))
     rd.add_argument("--index", type=int, default=0)
@@ -53,6 +57,14 @@ def _train(args) -> None:
     from cliplens.toyworld.train import main
 
     main(args.train_args)
+
+
+def _facts(args) -> None:
+    from cliplens.lexicon.wordnet import open_wordnet
+    from cliplens.toyworld.facts import write_facts
+
+    path = write_facts(open_wordnet())
+    emit(args, {"path": str(path)}, f"wrote {path}")
 
 
 def _render(args) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import ndimage
 
 from cliplens.core.errors import InvalidArgument
@@ -27,7 +28,8 @@ def opencv_sigma(ksize: int) -> float:
     return 0.3 * ((ksize - 1) * 0.5 - 1) + 0.8
 
 
-def gaussian_blur(image, sigma: float | None = None, *, ksize: int | None = None) -> np.ndarray:
+def gaussian_blur(image: ArrayLike, sigma: float | None = None, *,
+                  ksize: int | None = None) -> np.ndarray:
     """Blur the two spatial axes of an (H, W) or (H, W, channels) image.
 
     Args:
@@ -45,7 +47,7 @@ def gaussian_blur(image, sigma: float | None = None, *, ksize: int | None = None
         raise InvalidArgument("sigma: give sigma, ksize or both")
     if ksize is not None and (ksize < 1 or ksize % 2 == 0):
         raise InvalidArgument(f"ksize: expected an odd positive size, got {ksize}")
-    sigma = opencv_sigma(ksize) if sigma is None else float(sigma)
+    sigma = opencv_sigma(ksize) if sigma is None and ksize is not None else float(sigma or 0)
     if sigma <= 0:
         raise InvalidArgument(f"sigma: expected a positive value, got {sigma}")
     ksize = ksize if ksize is not None else 2 * math.ceil(3 * sigma) + 1

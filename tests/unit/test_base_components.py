@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from cliplens.core.errors import InvalidArgument
-from cliplens.explanation.metrics import (
+from cliplens.explanation.base.components import (
     label_components,
     largest_component,
     largest_component_box,

@@ -6,6 +6,7 @@ Boxes are (x0, y0, x1, y1) in pixels with x1 and y1 exclusive, as the API's `Box
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import ndimage
 
 from cliplens.core.errors import InvalidArgument
@@ -14,14 +15,14 @@ _STRUCTURES = {4: ndimage.generate_binary_structure(2, 1),
                8: ndimage.generate_binary_structure(2, 2)}
 
 
-def _as_mask(name: str, mask) -> np.ndarray:
+def _as_mask(name: str, mask: ArrayLike) -> np.ndarray:
     array = np.asarray(mask)
     if array.ndim != 2:
         raise InvalidArgument(f"{name}: expected a 2-D mask, got shape {array.shape}")
     return array.astype(bool, copy=False)
 
 
-def label_components(mask, connectivity: int = 4) -> tuple[np.ndarray, np.ndarray]:
+def label_components(mask: ArrayLike, connectivity: int = 4) -> tuple[np.ndarray, np.ndarray]:
     """Label the connected components of a 2-D mask.
 
     Args:
@@ -39,7 +40,7 @@ def label_components(mask, connectivity: int = 4) -> tuple[np.ndarray, np.ndarra
     return labels.astype(np.int32, copy=False), sizes.astype(np.int64)
 
 
-def largest_components(mask, count: int = 1, connectivity: int = 4) -> list[np.ndarray]:
+def largest_components(mask: ArrayLike, count: int = 1, connectivity: int = 4) -> list[np.ndarray]:
     """The `count` largest components as bool masks, largest first (ties: first in raster
     order); fewer when the mask has fewer components."""
     labels, sizes = label_components(mask, connectivity)
@@ -47,13 +48,13 @@ def largest_components(mask, count: int = 1, connectivity: int = 4) -> list[np.n
     return [labels == (index + 1) for index in order]
 
 
-def largest_component(mask, connectivity: int = 4) -> np.ndarray:
+def largest_component(mask: ArrayLike, connectivity: int = 4) -> np.ndarray:
     """bool (H, W): the largest connected component (all False for an empty mask)."""
     found = largest_components(mask, 1, connectivity)
     return found[0] if found else np.zeros(np.shape(mask), dtype=bool)
 
 
-def mask_box(mask) -> tuple[int, int, int, int] | None:
+def mask_box(mask: ArrayLike) -> tuple[int, int, int, int] | None:
     """(x0, y0, x1, y1) of the pixels set in `mask` (exclusive ends), None when empty."""
     array = _as_mask("mask", mask)
     rows, cols = np.any(array, axis=1), np.any(array, axis=0)
@@ -64,6 +65,7 @@ def mask_box(mask) -> tuple[int, int, int, int] | None:
     return int(x0), int(y0), int(x1) + 1, int(y1) + 1
 
 
-def largest_component_box(mask, connectivity: int = 4) -> tuple[int, int, int, int] | None:
+def largest_component_box(mask: ArrayLike, connectivity: int = 4) -> tuple[int, int, int,
+                          int] | None:
     """The box of the largest connected component of `mask`, None when the mask is empty."""
     return mask_box(largest_component(mask, connectivity))

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy.stats import rankdata
 
 from cliplens.core.errors import InvalidArgument
 
 
-def auroc(id_scores, ood_scores) -> float:
+def auroc(id_scores: ArrayLike, ood_scores: ArrayLike) -> float:
     """Area under the ROC curve of in-distribution (positive) vs OOD scores.
 
     The Mann-Whitney statistic: the probability that a random ID score exceeds a random OOD

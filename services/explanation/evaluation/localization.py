@@ -9,16 +9,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from cliplens.core.errors import InvalidArgument
-from cliplens.explanation.metrics.connected_components import largest_component_box
-from cliplens.explanation.surgery.array_checks import as_float32
+from cliplens.explanation.base.arrays import as_float32
+from cliplens.explanation.base.components import largest_component_box
 
 THRESHOLDS = np.round(np.arange(100) * 0.01, 2)  # 0, 0.01, ..., 0.99
 IOU_THRESHOLD = 0.5
 
 
-def pointing_game(map2d, mask) -> bool:
+def pointing_game(map2d: ArrayLike, mask: ArrayLike) -> bool:
     """Whether the map's maximum falls inside the ground-truth mask.
 
     Args:
@@ -35,7 +36,7 @@ def pointing_game(map2d, mask) -> bool:
     return bool(truth.reshape(-1)[int(np.argmax(values))])
 
 
-def box_iou(box, boxes) -> np.ndarray:
+def box_iou(box: Sequence[float], boxes: ArrayLike) -> np.ndarray:
     """IoU of one box with each of `boxes`.
 
     Args:
@@ -67,7 +68,7 @@ class MaxBoxAccuracy:
     thresholds: np.ndarray
 
 
-def box_hits(map2d, gt_boxes, thresholds=THRESHOLDS,
+def box_hits(map2d: ArrayLike, gt_boxes: ArrayLike, thresholds: ArrayLike = THRESHOLDS,
              iou_threshold: float = IOU_THRESHOLD) -> np.ndarray:
     """For one map, whether each threshold's box matches a ground-truth box.
 
@@ -96,7 +97,7 @@ def box_hits(map2d, gt_boxes, thresholds=THRESHOLDS,
     return hits
 
 
-def max_box_acc(maps: Sequence, gt_boxes: Sequence, thresholds=THRESHOLDS,
+def max_box_acc(maps: Sequence, gt_boxes: Sequence, thresholds: ArrayLike = THRESHOLDS,
                 iou_threshold: float = IOU_THRESHOLD) -> MaxBoxAccuracy:
     """MaxBoxAcc over a dataset (the ConVis paper's WSOL metric).
 

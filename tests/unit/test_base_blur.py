@@ -2,8 +2,7 @@ import numpy as np
 import pytest
 
 from cliplens.core.errors import InvalidArgument
-from cliplens.explanation.metrics import gaussian_blur
-from cliplens.explanation.metrics.image_blur import gaussian_kernel, opencv_sigma
+from cliplens.explanation.base.blur import gaussian_blur, gaussian_kernel, opencv_sigma
 
 
 def test_opencv_kernel_for_11x11():

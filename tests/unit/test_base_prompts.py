@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from cliplens.core.errors import InvalidArgument
-from cliplens.explanation.surgery import (
+from cliplens.explanation.base.prompts import (
     class_embeddings,
     format_prompts,
     openai_imagenet_templates,

@@ -16,9 +16,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from cliplens.core.errors import InvalidArgument
-from cliplens.explanation.metrics.image_blur import gaussian_blur
+from cliplens.explanation.base.blur import gaussian_blur
 
 # Heavy blur: sigma = 10 px at 224, scaled with the image.
 BLUR_SIGMA_AT_224 = 10.0
@@ -29,7 +30,7 @@ def default_blur_sigma(image_hw: Sequence[int]) -> float:
     return BLUR_SIGMA_AT_224 * max(image_hw) / 224.0
 
 
-def curve_auc(curve) -> float:
+def curve_auc(curve: ArrayLike) -> float:
     """Trapezoidal area under a curve of evenly spaced points, x scaled to [0, 1].
 
     A single point is its own area.
@@ -42,7 +43,7 @@ def curve_auc(curve) -> float:
     return float((points.sum() - 0.5 * (points[0] + points[-1])) / (points.size - 1))
 
 
-def _check(image, masks) -> tuple[np.ndarray, np.ndarray]:
+def _check(image: ArrayLike, masks: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     pixels = np.asarray(image)
     if pixels.ndim != 3 or pixels.dtype != np.uint8:
         raise InvalidArgument(f"image: expected (H, W, 3) uint8, got {pixels.dtype} "
@@ -54,7 +55,8 @@ def _check(image, masks) -> tuple[np.ndarray, np.ndarray]:
     return pixels, regions
 
 
-def perturbation_walks(image, concept_masks, *, blur_sigma: float | None = None
+def perturbation_walks(image: ArrayLike, concept_masks: ArrayLike, *,
+                       blur_sigma: float | None = None
                        ) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """The images of the deletion and insertion walks.
 
@@ -90,9 +92,10 @@ class FaithfulnessCurves:
     insertion_auc: float
 
 
-def deletion_insertion(image, concept_masks, score_fn: Callable[[list[np.ndarray]], np.ndarray],
+def deletion_insertion(image: ArrayLike, concept_masks: ArrayLike,
+                       score_fn: Callable[[list[np.ndarray]], np.ndarray],
                        *, blur_sigma: float | None = None,
-                       order: Sequence[int] | None = None) -> FaithfulnessCurves:
+                       order: ArrayLike | None = None) -> FaithfulnessCurves:
     """Deletion (lower is better) and insertion (higher is better) curves of one image.
 
     Args:
@@ -105,11 +108,11 @@ def deletion_insertion(image, concept_masks, score_fn: Callable[[list[np.ndarray
     """
     pixels, regions = _check(image, concept_masks)
     if order is not None:
-        order = np.asarray(order)
-        if sorted(order.tolist()) != list(range(len(regions))):
+        visits = np.asarray(order)
+        if sorted(visits.tolist()) != list(range(len(regions))):
             raise InvalidArgument(f"order: expected a permutation of range({len(regions)}), got "
-                                  f"{order.tolist()}")
-        regions = regions[order]
+                                  f"{visits.tolist()}")
+        regions = regions[visits]
     deletion, insertion = perturbation_walks(pixels, regions, blur_sigma=blur_sigma)
     scores = np.asarray(score_fn(deletion + insertion), dtype=np.float64).reshape(-1)
     if scores.size != len(deletion) + len(insertion):
@@ -126,7 +129,8 @@ def random_order(count: int, seed: int) -> np.ndarray:
     return np.random.default_rng(seed).permutation(count)
 
 
-def random_baseline(image, concept_masks, score_fn: Callable[[list[np.ndarray]], np.ndarray],
+def random_baseline(image: ArrayLike, concept_masks: ArrayLike,
+                    score_fn: Callable[[list[np.ndarray]], np.ndarray],
                     *, seed: int, blur_sigma: float | None = None) -> FaithfulnessCurves:
     """`deletion_insertion` with the concepts in a seeded random order."""
     return deletion_insertion(image, concept_masks, score_fn, blur_sigma=blur_sigma,

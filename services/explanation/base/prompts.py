@@ -8,16 +8,19 @@ imports nothing), so the explanation service gets the templates without importin
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Callable, Iterable
 from functools import cache
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from cliplens.core.errors import InvalidArgument
-from cliplens.explanation.surgery.array_checks import as_float32
+from cliplens.explanation.base.arrays import as_float32
 
 
-def class_embeddings(per_template) -> np.ndarray:
+def class_embeddings(per_template: ArrayLike) -> np.ndarray:
     """The normalised mean of the normalised per-template embeddings.
 
     Args:
@@ -39,18 +42,20 @@ def class_embeddings(per_template) -> np.ndarray:
 
 
 @cache
-def _zero_shot_metadata():
+def _zero_shot_metadata() -> ModuleType:
     spec = importlib.util.find_spec("open_clip")
     if spec is None or not spec.submodule_search_locations:
         raise ModuleNotFoundError("open_clip is not installed")
     path = Path(next(iter(spec.submodule_search_locations))) / "zero_shot_metadata.py"
     module_spec = importlib.util.spec_from_file_location("_cliplens_zero_shot_metadata", path)
+    if module_spec is None or module_spec.loader is None:
+        raise ModuleNotFoundError(f"cannot load {path}")
     module = importlib.util.module_from_spec(module_spec)
     module_spec.loader.exec_module(module)
     return module
 
 
-def _as_format_strings(templates) -> tuple[str, ...]:
+def _as_format_strings(templates: Iterable[Callable[[str], str]]) -> tuple[str, ...]:
     strings = []
     for template in templates:
         text = template("{}")
@@ -73,6 +78,18 @@ def simple_imagenet_templates() -> tuple[str, ...]:
     return _as_format_strings(_zero_shot_metadata().SIMPLE_IMAGENET_TEMPLATES)
 
 
-def format_prompts(label: str, templates) -> list[str]:
+# What the CLIP Surgery authors add to the 80 in their prompt ensemble (85 templates in all).
+SCENE_TEMPLATES = ("there is a {} in the scene.", "there is the {} in the scene.",
+                   "this is a {} in the scene.", "this is the {} in the scene.",
+                   "this is one {} in the scene.")
+
+
+@cache
+def clip_surgery_templates() -> tuple[str, ...]:
+    """The CLIP Surgery authors' 85 templates: OpenAI's 80 and five "... in the scene."."""
+    return openai_imagenet_templates() + SCENE_TEMPLATES
+
+
+def format_prompts(label: str, templates: Iterable[str]) -> list[str]:
     """Every template filled with `label` (templates are "{}" format strings)."""
     return [template.replace("{}", label) for template in templates]

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from cliplens.core.errors import InvalidArgument
 
@@ -17,7 +18,8 @@ from cliplens.core.errors import InvalidArgument
 UNIT_NORM_TOLERANCE = 2e-2
 
 
-def as_float32(name: str, value, *, ndim: int | Sequence[int] | None = None) -> np.ndarray:
+def as_float32(name: str, value: ArrayLike, *,
+               ndim: int | Sequence[int] | None = None) -> np.ndarray:
     """`value` as a finite float32 array (no copy when it already is one).
 
     Args:
@@ -75,7 +77,7 @@ def as_hw(name: str, value: Sequence[int]) -> tuple[int, int]:
     return height, width
 
 
-def as_index_array(name: str, value, size: int) -> np.ndarray:
+def as_index_array(name: str, value: ArrayLike, size: int) -> np.ndarray:
     """A non-empty int64 array of indices into an axis of length `size`."""
     indices = np.asarray(value)
     if indices.ndim != 1 or indices.size == 0:
